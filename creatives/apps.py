@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CreativesConfig(AppConfig):
+    name = "creatives"
+    verbose_name = "Content and scored creatives"
