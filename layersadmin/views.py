@@ -13,7 +13,7 @@ from layersadmin import __version__
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers, 503 when it does not (for load balancers and uptime checks)."""
+    """200 when the database answers, 503 when it does not (for load balancers, uptime checks)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

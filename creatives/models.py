@@ -1,0 +1,225 @@
+"""Content containers, scored creatives (ads-content), their history, leaderboards and audit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from layersadmin.models import SyncedModel
+from projects.models import Project
+
+# Statuses after which a container no longer changes on its own (seed 002).
+FINAL_CONTAINER_STATUSES = ("completed", "failed", "canceled")
+ELIGIBILITY_THRESHOLD = 4.0  # organicScore >= 4.0 passes the gate (REFERENCE 7.1, seed 000)
+
+
+class ContentContainer(SyncedModel):
+    """A Layers content container (`GET /v1/projects/{id}/content`): one piece of creative."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="containers")
+    status = models.CharField(max_length=32, db_index=True)
+    format = models.CharField(max_length=64, blank=True, default="")
+    caption = models.TextField(blank=True, default="")
+    creative_type = models.CharField(max_length=32, blank=True, default="")
+    ads_enrollment = models.CharField(max_length=32, blank=True, default="")
+    approval_status = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The preview object, flattened for the gallery (REFERENCE 8.4 "preview").
+    preview_kind = models.CharField(max_length=16, blank=True, default="")
+    preview_url = models.URLField(max_length=1000, blank=True, default="")
+    thumbnail_url = models.URLField(max_length=1000, blank=True, default="")
+    image_urls = models.JSONField(default=list, blank=True)
+    video_url = models.URLField(max_length=1000, blank=True, default="")
+    duration_ms = models.IntegerField(null=True, blank=True)
+    aspect_ratio = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-layers_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["layers_id"], name="container_unique_layers_id"),
+        ]
+        indexes = [
+            # The gallery's keyset: newest first within a project.
+            models.Index(fields=["project", "-created_at", "-layers_id"], name="container_gallery"),
+        ]
+
+    def __str__(self) -> str:
+        return self.caption[:60] or self.layers_id
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_CONTAINER_STATUSES
+
+
+class AdsContent(SyncedModel):
+    """A scored creative (`GET /v1/projects/{id}/ads-content`, seed 001's row)."""
+
+    class Override(models.TextChoices):
+        INCLUDE = "include"
+        EXCLUDE = "exclude"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ads_contents")
+    container = models.ForeignKey(
+        ContentContainer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ads_contents",
+        help_text="The container this creative was made from, when its source is one.",
+    )
+    source_type = models.CharField(max_length=32, db_index=True)
+    source_id = models.CharField(max_length=64, blank=True, default="")
+    platform_post_id = models.CharField(max_length=64, blank=True, default="")
+    title = models.CharField(max_length=500, blank=True, default="")
+    thumbnail_url = models.URLField(max_length=1000, blank=True, default="")
+    scoring_pool = models.CharField(max_length=32, db_index=True)
+    organic_score = models.FloatField(db_index=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    scoring_version = models.IntegerField(null=True, blank=True)
+    is_eligible = models.BooleanField(default=False)
+    eligibility_reason = models.CharField(max_length=255, blank=True, default="")
+    override = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    override_note = models.TextField(blank=True, default="")
+    override_set_by = models.CharField(max_length=255, blank=True, default="")
+    override_set_at = models.DateTimeField(null=True, blank=True)
+    active_promotions = models.JSONField(default=list, blank=True)
+    organic_performance = models.JSONField(null=True, blank=True)
+    ad_performance = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-organic_score", "-layers_id"]
+        verbose_name = "scored creative"
+        verbose_name_plural = "scored creatives"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "layers_id"], name="adscontent_unique_per_project"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "-organic_score", "-layers_id"], name="ads_by_score"),
+            models.Index(fields=["project", "-scored_at", "-layers_id"], name="ads_by_scored_at"),
+        ]
+        permissions = [("change_override", "Can include or exclude a creative from ads")]
+
+    def __str__(self) -> str:
+        return self.title or self.layers_id
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "creative_detail",
+            kwargs={"project_id": self.project.layers_id, "ads_content_id": self.layers_id},
+        )
+
+
+class ScoreSample(models.Model):
+    """One observed organicScore of a scored creative; a row per change, for trend lines."""
+
+    ads_content = models.ForeignKey(
+        AdsContent, on_delete=models.CASCADE, related_name="score_samples"
+    )
+    score = models.FloatField()
+    scored_at = models.DateTimeField(null=True, blank=True)
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["ads_content", "observed_at", "id"]
+        indexes = [models.Index(fields=["ads_content", "observed_at"], name="score_history")]
+
+    def __str__(self) -> str:
+        return f"{self.ads_content_id}: {self.score} at {self.observed_at:%Y-%m-%d %H:%M}"
+
+
+class LeaderboardSnapshot(models.Model):
+    """A `GET /v1/projects/{id}/top-performers` answer as fetched: metric, window, filters, items.
+
+    Snapshots are kept (not replaced) so the dashboard can show rank movement.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="leaderboard_snapshots"
+    )
+    metric = models.CharField(max_length=32)
+    window = models.CharField(max_length=8)
+    filters = models.JSONField(default=dict, blank=True)
+    filters_key = models.CharField(
+        max_length=255, blank=True, default="", help_text="Canonical form of filters for lookups."
+    )
+    fetched_at = models.DateTimeField(db_index=True)
+    items = models.JSONField(default=list, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-fetched_at", "-id"]
+        get_latest_by = "fetched_at"
+        indexes = [
+            models.Index(
+                fields=["project", "metric", "window", "filters_key", "-fetched_at"],
+                name="leaderboard_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.metric} {self.window} @ {self.fetched_at:%Y-%m-%d %H:%M}"
+
+
+class OverrideAudit(models.Model):
+    """Local audit of an include/exclude/clear made through layersadmin: who, what, outcome.
+
+    Written before the PATCH is sent (outcome pending) and completed from its result, so an
+    interrupted request still leaves a trace. Never edited or deleted through the UI.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed", "failed (API refused)"
+        UNKNOWN = "unknown", "unknown (no answer)"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="override_audits",
+    )
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="override_audits")
+    ads_content = models.ForeignKey(
+        AdsContent, on_delete=models.PROTECT, related_name="override_audits"
+    )
+    source = models.CharField(max_length=16, default="dashboard", help_text="dashboard or admin")
+    before_override = models.CharField(max_length=16, blank=True, default="")
+    before_note = models.TextField(blank=True, default="")
+    after_override = models.CharField(max_length=16, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    response_set_by = models.CharField(
+        max_length=255, blank=True, default="", help_text="overrideSetBy as the API returned it."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "override audit entry"
+        verbose_name_plural = "override audit"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(after_override__in=["", "include", "exclude"]),
+                name="audit_after_override_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=["pending", "succeeded", "failed", "unknown"]),
+                name="audit_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        after = self.after_override or "clear"
+        return f"{self.user} {after} {self.ads_content_id} ({self.outcome})"

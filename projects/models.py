@@ -1,0 +1,138 @@
+"""Projects (one per end-customer) and the record of what the sync did."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from layersadmin.models import SyncedModel
+
+
+class Project(SyncedModel):
+    """A Layers project (`GET /v1/projects/{id}`): one end-customer of the agency."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        ARCHIVED = "archived"
+
+    name = models.CharField(max_length=255)
+    customer_external_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # No `choices` enforcement in the database: an unknown status from the API is stored as is.
+    status = models.CharField(max_length=32, default=Status.ACTIVE, db_index=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    primary_language = models.CharField(max_length=35, blank=True, default="")
+    organization_id = models.CharField(max_length=64, blank=True, default="")
+    owner_email = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    # Local-only state: the sync never writes these.
+    account_managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="assigned_projects",
+        blank=True,
+        help_text="Account managers who see this project in the dashboard (local to layersadmin).",
+    )
+
+    # Sync bookkeeping for this project (written by the sync, not mirrored from the API).
+    content_watermark = models.DateTimeField(
+        null=True, blank=True, help_text="Newest container createdAt the sync has stored."
+    )
+    last_sync_started_at = models.DateTimeField(null=True, blank=True)
+    last_sync_ok_at = models.DateTimeField(null=True, blank=True)
+    last_sync_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["layers_id"], name="project_unique_layers_id"),
+        ]
+        permissions = [
+            ("view_all_projects", "Can see every project, not only assigned ones"),
+            ("sync_project", "Can start a sync of a project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.layers_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("project_detail", kwargs={"project_id": self.layers_id})
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == self.Status.ARCHIVED
+
+
+class SyncRun(models.Model):
+    """One run of the sync (`manage.py sync_layers` or an admin action), as support sees it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIAL = "partial", "finished with errors"
+        FAILED = "failed"
+        ABANDONED = "abandoned", "abandoned (process died)"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=32, default="command", help_text="command, admin, demo")
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sync_runs",
+    )
+    full = models.BooleanField(default=False)
+    projects_listed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this run finished walking the projects list."
+    )
+    project_ids = models.JSONField(default=list, blank=True, help_text="Empty = every project.")
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per type: created, updated, unchanged, gone.",
+    )
+    projects_synced = models.IntegerField(default=0)
+    projects_skipped = models.IntegerField(default=0, help_text="Locked by another run.")
+    api_calls = models.IntegerField(default=0)
+    retries = models.IntegerField(default=0)
+    throttled = models.IntegerField("429s", default=0)
+    error_count = models.IntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"Sync #{self.pk} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def duration(self):
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class SyncLease(models.Model):
+    """A lease that keeps two syncs off the same project where advisory locks do not exist.
+
+    PostgreSQL uses `pg_try_advisory_lock` instead; SQLite (one host) uses these rows. An
+    expired lease (its holder died) can be taken over.
+    """
+
+    key = models.CharField(max_length=128, unique=True)
+    holder = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} held by {self.holder}"

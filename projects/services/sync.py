@@ -1,0 +1,595 @@
+"""The sync: mirror projects, content, scored creatives and leaderboards into the database.
+
+Called by ``manage.py sync_layers``, the admin's "Sync selected projects now" and ``make
+demo``. The rules it follows:
+
+* Each list is walked page by page; each page is one transaction that diffs the payloads
+  against the stored rows and bulk-upserts only what changed. An interrupted run keeps every
+  page it finished; the next run converges. Memory stays flat: one page at a time, plus the
+  ids seen (to mark what disappeared upstream as gone, never deleted).
+* Content is incremental: ``since`` = newest createdAt stored minus an overlap, moved back to
+  the oldest container that is not final yet (queued, processing), so those are re-read until
+  they settle. ``full`` re-reads everything and marks missing containers gone.
+* Ads-content has no incremental filter: a full scan each run; a ScoreSample when a score
+  changes.
+* A row written after a page was fetched (an override made through layersadmin while the
+  sync ran) is newer than that page, and the page does not overwrite it.
+* One run per project at a time (``projects.locks``); a project synced by a concurrent run
+  after this run started is skipped, so ten workers do the work once.
+* Failures are caught per project: the run carries on, records them, and ends ``partial``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from creatives.mapping import ads_content_fields_from_api, container_fields_from_api
+from creatives.models import (
+    FINAL_CONTAINER_STATUSES,
+    AdsContent,
+    ContentContainer,
+    ScoreSample,
+)
+from layersadmin.layers import LayersClient, LayersError, Page, get_client
+from layersadmin.layers import payload as p
+from layersadmin.layers.errors import LayersAPIError
+from projects.locks import lease_renew, sync_lock
+from projects.mapping import project_fields_from_api
+from projects.models import Project, SyncRun
+
+logger = logging.getLogger(__name__)
+
+CONTENT_OVERLAP = timedelta(minutes=10)
+BATCH_SIZE = 500
+STALE_RUN_AFTER = timedelta(minutes=30)
+PROJECTS_LIST_LOCK = "layers-sync:projects"
+
+PROJECT_FIELDS = [
+    "name",
+    "customer_external_id",
+    "status",
+    "timezone",
+    "primary_language",
+    "organization_id",
+    "owner_email",
+    "created_at",
+    "updated_at",
+    "raw",
+    "synced_at",
+    "is_gone",
+]
+CONTAINER_FIELDS = [
+    "project",
+    "status",
+    "format",
+    "caption",
+    "creative_type",
+    "ads_enrollment",
+    "approval_status",
+    "created_at",
+    "completed_at",
+    "preview_kind",
+    "preview_url",
+    "thumbnail_url",
+    "image_urls",
+    "video_url",
+    "duration_ms",
+    "aspect_ratio",
+    "raw",
+    "synced_at",
+    "is_gone",
+]
+ADS_FIELDS = [
+    "container",
+    "source_type",
+    "source_id",
+    "platform_post_id",
+    "title",
+    "thumbnail_url",
+    "scoring_pool",
+    "organic_score",
+    "scored_at",
+    "scoring_version",
+    "is_eligible",
+    "eligibility_reason",
+    "override",
+    "override_note",
+    "override_set_by",
+    "override_set_at",
+    "active_promotions",
+    "organic_performance",
+    "ad_performance",
+    "raw",
+    "synced_at",
+    "is_gone",
+]
+
+
+@dataclass
+class TypeCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    gone: int = 0
+    invalid: int = 0
+
+    def add(self, other: TypeCounts) -> None:
+        for name in ("created", "updated", "unchanged", "gone", "invalid"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated + self.gone
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "gone": self.gone,
+            "invalid": self.invalid,
+        }
+
+
+@dataclass
+class SyncResult:
+    """What one sync did; ``run`` is the SyncRun row that records it."""
+
+    run: SyncRun
+    counts: dict[str, TypeCounts] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    synced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def count(self, kind: str) -> TypeCounts:
+        return self.counts.setdefault(kind, TypeCounts())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rows_written(self) -> int:
+        return sum(c.written for c in self.counts.values())
+
+
+ProgressCallback = Callable[[str, Project | None], None]
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def layers_sync(
+    *,
+    project_ids: Iterable[str] | None = None,
+    full: bool = False,
+    trigger: str = "command",
+    user=None,
+    client: LayersClient | None = None,
+    progress: ProgressCallback | None = None,
+) -> SyncResult:
+    """Run one sync. ``project_ids`` limits it to those projects (Layers ids)."""
+    project_ids = [pid for pid in (project_ids or []) if pid]
+    own_client = client is None
+    client = client or get_client()
+    before = client.stats.snapshot()
+    _abandon_stale_runs()
+    run = SyncRun.objects.create(
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        trigger=trigger,
+        triggered_by=user,
+        full=full,
+        project_ids=project_ids,
+        host=socket.gethostname()[:255],
+        pid=os.getpid(),
+    )
+    result = SyncResult(run=run)
+    notify = progress or (lambda stage, project: None)
+    try:
+        client.ensure_tier()
+        projects = _sync_projects(client, result, project_ids=project_ids)
+        notify("projects", None)
+        for project in projects:
+            _sync_one_project(client, result, project, full=full)
+            notify("project", project)
+            SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    except LayersError as exc:
+        _record_error(result, "run", exc)
+    except Exception as exc:  # the run must be recorded whatever happened
+        logger.exception("sync run %s failed", run.pk)
+        _record_error(result, "run", exc)
+    finally:
+        _finish_run(result, client, before)
+        if own_client:
+            client.close()
+    return result
+
+
+def _abandon_stale_runs() -> None:
+    """A run whose process died stays 'running'; mark it abandoned once it stops beating."""
+    SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_RUN_AFTER
+    ).update(status=SyncRun.Status.ABANDONED, finished_at=timezone.now())
+
+
+def _finish_run(result: SyncResult, client: LayersClient, before: dict[str, int]) -> None:
+    after = client.stats.snapshot()
+    run = result.run
+    run.finished_at = timezone.now()
+    run.heartbeat_at = run.finished_at
+    run.counts = {kind: c.as_dict() for kind, c in result.counts.items()}
+    run.api_calls = after["calls"] - before["calls"]
+    run.retries = after["retries"] - before["retries"]
+    run.throttled = after["throttled"] - before["throttled"]
+    run.projects_synced = len(result.synced)
+    run.projects_skipped = len(result.skipped)
+    run.errors = result.errors[:200]
+    run.error_count = len(result.errors)
+    if not result.errors:
+        run.status = SyncRun.Status.SUCCEEDED
+    elif result.synced:
+        run.status = SyncRun.Status.PARTIAL
+    else:
+        run.status = SyncRun.Status.FAILED
+    run.save()
+
+
+def _record_error(result: SyncResult, where: str, exc: BaseException) -> None:
+    entry = {"where": where, "error": type(exc).__name__, "message": str(exc)[:1000]}
+    if isinstance(exc, LayersError):
+        entry.update({"code": exc.code, "request_id": exc.request_id})
+    logger.warning("sync: %s: %s", where, entry["message"])
+    result.errors.append(entry)
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+
+def _sync_projects(
+    client: LayersClient, result: SyncResult, *, project_ids: list[str]
+) -> list[Project]:
+    counts = result.count("projects")
+    if project_ids:
+        for project_id in project_ids:
+            try:
+                data = client.project_get(project_id)
+            except LayersAPIError as exc:
+                if exc.code == "NOT_FOUND":
+                    counts.gone += Project.objects.filter(layers_id=project_id).update(
+                        is_gone=True, synced_at=timezone.now()
+                    )
+                    continue
+                raise
+            counts.add(_upsert_projects([data], fetched_at=timezone.now()))
+        return list(Project.objects.filter(layers_id__in=project_ids, is_gone=False))
+
+    # The list is walked by one worker at a time; the others wait, then use its result.
+    with sync_lock(PROJECTS_LIST_LOCK, wait=600) as acquired:
+        listed_since_start = SyncRun.objects.filter(
+            projects_listed_at__gte=result.run.started_at
+        ).exists()
+        if acquired and not listed_since_start:
+            seen: set[str] = set()
+            # The default list hides archived projects (seed 003); ask for them too.
+            for status in (None, "archived"):
+                for page in client.projects_pages(status=status):
+                    counts.add(_upsert_projects(page.items, fetched_at=page.fetched_at))
+                    seen.update(p.text(item.get("id"), 64) for item in page.items)
+            stored = Project.objects.filter(is_gone=False).values_list("layers_id", flat=True)
+            gone = [pid for pid in stored if pid not in seen]
+            for chunk in _chunks(gone, BATCH_SIZE):
+                counts.gone += Project.objects.filter(layers_id__in=chunk).update(
+                    is_gone=True, synced_at=timezone.now()
+                )
+            SyncRun.objects.filter(pk=result.run.pk).update(projects_listed_at=timezone.now())
+    return list(Project.objects.filter(is_gone=False).order_by("layers_id"))
+
+
+def _upsert_projects(items: list[dict[str, Any]], *, fetched_at: datetime) -> Any:
+    counts = _Counts()
+    rows = _valid_rows(items, project_fields_from_api, counts)
+    if not rows:
+        return counts.result
+    now = timezone.now()
+    with transaction.atomic():
+        existing = _existing(Project.objects.all(), rows.keys())
+        to_write = []
+        for layers_id, fields in rows.items():
+            old = existing.get(layers_id)
+            if old is not None and old["synced_at"] and old["synced_at"] > fetched_at:
+                counts.result.unchanged += 1
+                continue
+            if old is not None and old["raw"] == fields["raw"] and not old["is_gone"]:
+                counts.result.unchanged += 1
+                continue
+            counts.count(old)
+            to_write.append(Project(**fields, synced_at=now, is_gone=False))
+        Project.objects.bulk_create(
+            to_write,
+            update_conflicts=True,
+            unique_fields=["layers_id"],
+            update_fields=PROJECT_FIELDS,
+            batch_size=BATCH_SIZE,
+        )
+    return counts.result
+
+
+# --- one project --------------------------------------------------------------------------------
+
+
+def _sync_one_project(
+    client: LayersClient, result: SyncResult, project: Project, *, full: bool
+) -> None:
+    lock_name = f"layers-sync:project:{project.layers_id}"
+    with sync_lock(lock_name) as acquired:
+        if not acquired:
+            result.skipped.append(project.layers_id)
+            return
+        project.refresh_from_db()
+        if project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
+            result.skipped.append(project.layers_id)  # a concurrent run just did it
+            return
+        if project.is_archived and project.last_sync_ok_at and not full:
+            # Archived projects keep their data upstream but no longer change: read them once.
+            result.skipped.append(project.layers_id)
+            return
+        Project.objects.filter(pk=project.pk).update(last_sync_started_at=timezone.now())
+        try:
+            _sync_content(client, result, project, full=full, lock_name=lock_name)
+            _sync_ads_content(client, result, project, lock_name=lock_name)
+            _sync_leaderboards(client, result, project)
+        except LayersError as exc:
+            _record_error(result, f"project {project.layers_id}", exc)
+            Project.objects.filter(pk=project.pk).update(last_sync_error=str(exc)[:2000])
+            return
+        except Exception as exc:
+            logger.exception("sync of project %s failed", project.layers_id)
+            _record_error(result, f"project {project.layers_id}", exc)
+            Project.objects.filter(pk=project.pk).update(
+                last_sync_error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            return
+        Project.objects.filter(pk=project.pk).update(
+            last_sync_ok_at=timezone.now(), last_sync_error=""
+        )
+        result.synced.append(project.layers_id)
+
+
+def _content_since(project: Project, *, full: bool) -> datetime | None:
+    if full or project.content_watermark is None:
+        return None
+    since = project.content_watermark - CONTENT_OVERLAP
+    oldest_open = (
+        ContentContainer.objects.filter(project=project, is_gone=False)
+        .exclude(status__in=FINAL_CONTAINER_STATUSES)
+        .aggregate(oldest=Min("created_at"))["oldest"]
+    )
+    if oldest_open is not None and oldest_open < since:
+        since = oldest_open
+    return since
+
+
+def _sync_content(
+    client: LayersClient, result: SyncResult, project: Project, *, full: bool, lock_name: str
+) -> None:
+    counts = result.count("containers")
+    since = _content_since(project, full=full)
+    newest = project.content_watermark
+    seen: set[str] = set()
+    for page in client.content_pages(project.layers_id, since=p.iso(since) if since else None):
+        page_counts, page_newest = _upsert_containers(project, page)
+        counts.add(page_counts)
+        seen.update(p.text(item.get("id"), 64) for item in page.items)
+        if page_newest and (newest is None or page_newest > newest):
+            newest = page_newest
+            Project.objects.filter(pk=project.pk).update(content_watermark=newest)
+        lease_renew(lock_name)
+    if since is None:
+        counts.gone += _mark_gone(ContentContainer.objects.filter(project=project), seen)
+
+
+def _upsert_containers(project: Project, page: Page) -> tuple[TypeCounts, datetime | None]:
+    counts = _Counts()
+    rows = _valid_rows(page.items, container_fields_from_api, counts, required=("created_at",))
+    if not rows:
+        return counts.result, None
+    newest = max(fields["created_at"] for fields in rows.values())
+    now = timezone.now()
+    with transaction.atomic():
+        existing = _existing(ContentContainer.objects.all(), rows.keys())
+        to_write = []
+        for layers_id, fields in rows.items():
+            old = existing.get(layers_id)
+            if old is not None and (
+                (old["synced_at"] > page.fetched_at)
+                or (old["raw"] == fields["raw"] and not old["is_gone"])
+            ):
+                counts.result.unchanged += 1
+                continue
+            if old is not None and old["project_id"] != project.pk:
+                counts.result.invalid += 1  # an id that belongs to another project: refuse it
+                continue
+            counts.count(old)
+            to_write.append(ContentContainer(**fields, project=project, synced_at=now))
+        ContentContainer.objects.bulk_create(
+            to_write,
+            update_conflicts=True,
+            unique_fields=["layers_id"],
+            update_fields=CONTAINER_FIELDS,
+            batch_size=BATCH_SIZE,
+        )
+    return counts.result, newest
+
+
+def _sync_ads_content(
+    client: LayersClient, result: SyncResult, project: Project, *, lock_name: str
+) -> None:
+    counts = result.count("ads_content")
+    seen: set[str] = set()
+    for page in client.ads_content_pages(project.layers_id):
+        counts.add(_upsert_ads_content(project, page))
+        seen.update(p.text(item.get("adsContentId"), 64) for item in page.items)
+        lease_renew(lock_name)
+    counts.gone += _mark_gone(AdsContent.objects.filter(project=project), seen)
+
+
+def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
+    counts = _Counts()
+    rows = _valid_rows(page.items, ads_content_fields_from_api, counts)
+    if not rows:
+        return counts.result
+    now = timezone.now()
+    source_ids = {f["source_id"] for f in rows.values() if f["source_id"]}
+    with transaction.atomic():
+        containers = dict(
+            ContentContainer.objects.filter(project=project, layers_id__in=source_ids).values_list(
+                "layers_id", "pk"
+            )
+        )
+        existing = _existing(
+            AdsContent.objects.filter(project=project), rows.keys(), extra=("organic_score",)
+        )
+        to_write, rescored = [], []
+        for layers_id, fields in rows.items():
+            old = existing.get(layers_id)
+            container_id = containers.get(fields["source_id"])
+            if old is not None and (
+                old["synced_at"] > page.fetched_at
+                or (
+                    old["raw"] == fields["raw"]
+                    and old["container_id"] == container_id
+                    and not old["is_gone"]
+                )
+            ):
+                counts.result.unchanged += 1
+                continue
+            counts.count(old)
+            if old is None or old["organic_score"] != fields["organic_score"]:
+                rescored.append(layers_id)
+            to_write.append(
+                AdsContent(**fields, project=project, container_id=container_id, synced_at=now)
+            )
+        AdsContent.objects.bulk_create(
+            to_write,
+            update_conflicts=True,
+            unique_fields=["project", "layers_id"],
+            update_fields=ADS_FIELDS,
+            batch_size=BATCH_SIZE,
+        )
+        if rescored:
+            ids = dict(
+                AdsContent.objects.filter(project=project, layers_id__in=rescored).values_list(
+                    "layers_id", "pk"
+                )
+            )
+            ScoreSample.objects.bulk_create(
+                [
+                    ScoreSample(
+                        ads_content_id=ids[layers_id],
+                        score=rows[layers_id]["organic_score"],
+                        scored_at=rows[layers_id]["scored_at"],
+                        observed_at=now,
+                    )
+                    for layers_id in rescored
+                    if layers_id in ids
+                ],
+                batch_size=BATCH_SIZE,
+            )
+    return counts.result
+
+
+def _sync_leaderboards(client: LayersClient, result: SyncResult, project: Project) -> None:
+    from creatives.services import leaderboard_refresh
+
+    counts = result.count("leaderboards")
+    for pair in settings.LAYERS_LEADERBOARDS:
+        metric, _, window = pair.partition(":")
+        try:
+            _snapshot, created = leaderboard_refresh(
+                project=project, client=client, metric=metric, window=window or "30d"
+            )
+        except LayersAPIError as exc:
+            if exc.status and 400 <= exc.status < 500 and exc.code not in {"RATE_LIMITED"}:
+                _record_error(result, f"project {project.layers_id} leaderboard {pair}", exc)
+                continue
+            raise
+        if created:
+            counts.created += 1
+        else:
+            counts.unchanged += 1
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.result = TypeCounts()
+
+    def count(self, old: dict | None) -> None:
+        if old is None:
+            self.result.created += 1
+        else:
+            self.result.updated += 1
+
+
+def _valid_rows(
+    items: list[dict[str, Any]],
+    mapper: Callable[[dict[str, Any]], dict[str, Any]],
+    counts: _Counts,
+    *,
+    required: tuple[str, ...] = (),
+) -> dict[str, dict[str, Any]]:
+    """Map a page; drop items without an id or a required field; the last duplicate wins."""
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        try:
+            fields = mapper(item)
+        except Exception:  # hostile data must not stop the page
+            logger.warning("sync: could not map an item", exc_info=True)
+            counts.result.invalid += 1
+            continue
+        if not fields["layers_id"] or any(fields.get(name) is None for name in required):
+            counts.result.invalid += 1
+            continue
+        rows[fields["layers_id"]] = fields
+    return dict(sorted(rows.items()))  # a stable order keeps concurrent upserts deadlock-free
+
+
+def _existing(queryset, layers_ids: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:
+    fields = ["layers_id", "raw", "synced_at", "is_gone", *extra]
+    model = queryset.model
+    if model is ContentContainer:
+        fields.append("project_id")
+    if model is AdsContent:
+        fields.append("container_id")
+    qs = queryset.filter(layers_id__in=list(layers_ids))
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update()
+    return {row["layers_id"]: row for row in qs.values(*fields)}
+
+
+def _mark_gone(queryset, seen: set[str]) -> int:
+    stored = queryset.filter(is_gone=False).values_list("layers_id", flat=True).iterator(2000)
+    missing = [layers_id for layers_id in stored if layers_id not in seen]
+    gone = 0
+    for chunk in _chunks(missing, BATCH_SIZE):
+        gone += queryset.filter(layers_id__in=chunk).update(is_gone=True, synced_at=timezone.now())
+    return gone
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
