@@ -166,6 +166,8 @@ LAYERS_API_KEY = env.str("LAYERS_API_KEY", default="")
 LAYERS_API_CONNECT_TIMEOUT = env.float("LAYERS_API_CONNECT_TIMEOUT", default=5.0)
 LAYERS_API_READ_TIMEOUT = env.float("LAYERS_API_READ_TIMEOUT", default=30.0)
 LAYERS_API_MAX_ATTEMPTS = env.int("LAYERS_API_MAX_ATTEMPTS", default=6)
+# First retry waits up to this many seconds; each further one doubles it (full jitter, cap 20 s).
+LAYERS_API_BACKOFF_BASE = env.float("LAYERS_API_BACKOFF_BASE", default=0.25)
 # Leaderboards the sync snapshots: "metric:window" pairs.
 LAYERS_LEADERBOARDS = env.list(
     "LAYERS_LEADERBOARDS",

@@ -431,6 +431,7 @@ def get_client(**overrides: Any) -> LayersClient:
         "connect_timeout": settings.LAYERS_API_CONNECT_TIMEOUT,
         "read_timeout": settings.LAYERS_API_READ_TIMEOUT,
         "max_attempts": settings.LAYERS_API_MAX_ATTEMPTS,
+        "backoff_base": settings.LAYERS_API_BACKOFF_BASE,
     }
     options.update(overrides)
     return LayersClient(**options)
