@@ -6,16 +6,12 @@ point layersadmin's settings at it and run the real sync against it.
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from django.contrib.auth.models import Permission
 
 from layersadmin.layers import LayersClient
 
-pytest_plugins = (
-    ["sandbox.pytest_plugin"] if importlib.util.find_spec("sandbox.pytest_plugin") else []
-)
+pytest_plugins = ["sandbox.pytest_plugin"]
 
 
 @pytest.fixture

@@ -1,0 +1,74 @@
+"""``python -m sandbox``: run the Layers Partner API sandbox in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .server import DEFAULT_NOW, SandboxServer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m sandbox", description="Local Layers Partner API sandbox."
+    )
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8001, help="0 picks a free port")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--projects", type=int, default=6)
+    ap.add_argument("--creatives-per-project", type=int, default=120)
+    ap.add_argument(
+        "--tier", choices=("standard", "pilot", "partner", "unlimited"), default="standard"
+    )
+    ap.add_argument(
+        "--fault-rate", type=float, default=0.0, help="0..1, share of /v1 requests that fail"
+    )
+    ap.add_argument("--latency-ms", type=int, default=0, help="added to every /v1 request")
+    ap.add_argument("--now", default=DEFAULT_NOW, help="start of the virtual clock (ISO-8601)")
+    ap.add_argument(
+        "--api-key", default=None, help="fix the main key (default: derived from the seed)"
+    )
+    ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0.0 <= args.fault_rate <= 1.0:
+        print("--fault-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    srv = SandboxServer(
+        seed=args.seed,
+        projects=args.projects,
+        creatives_per_project=args.creatives_per_project,
+        tier=args.tier,
+        fault_rate=args.fault_rate,
+        latency_ms=args.latency_ms,
+        now=args.now,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        verbose=args.verbose,
+    )
+    print("Layers Partner API sandbox")
+    print(f"  base URL : {srv.base_url}")
+    print(f"  control  : {srv.root_url}/_sandbox/  (advance, reset, faults, state, info)")
+    print(f"  clock    : {args.now}   seed {args.seed}   tier {args.tier}")
+    print("  API keys :")
+    for label, key in srv.keys.items():
+        print(f"    {label:<15} {key}")
+    print(
+        f'  try: curl -H "Authorization: Bearer {srv.keys["main"]}" {srv.base_url}/whoami',
+        flush=True,
+    )
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,758 @@
+"""/v1 route handlers. Each takes a :class:`Ctx` and returns ``(status, body, headers)``
+or raises :class:`ApiError`. The HTTP layer (server.py) does auth, rate limits,
+idempotency and faults; these functions only see an authenticated key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import generate
+from .data import CONTAINER_STATUSES, CREATIVE_TYPES, FORMATS, ApiKey, Project, Store
+from .metrics import AD_PLATFORMS, ORGANIC_PLATFORMS, WATCH_PLATFORMS
+from .util import b64url_decode_json, b64url_encode_json, iso, parse_iso
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, details: dict | None = None, headers=None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+@dataclass
+class Ctx:
+    store: Store
+    key: ApiKey
+    method: str
+    params: dict  # path params
+    query: dict[str, list[str]]
+    body: bytes
+    request_id: str
+    tier: str
+
+
+# --------------------------------------------------------------------------- helpers
+def validation(message: str, path: str | None = None, status: int = 422) -> ApiError:
+    details = {"issues": [{"path": [path] if path else [], "message": message}]}
+    return ApiError(status, "VALIDATION", message, details)
+
+
+def not_found(what: str = "Resource") -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"{what} not found.")
+
+
+def q_values(ctx: Ctx, name: str) -> list[str]:
+    """Repeated ``name=a&name=b``, ``name[]=a`` and ``name=a,b`` all give ``[a, b]``."""
+    raw = ctx.query.get(name, []) + ctx.query.get(name + "[]", [])
+    out = []
+    for v in raw:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def q_one(ctx: Ctx, name: str) -> str | None:
+    vals = ctx.query.get(name)
+    if not vals:
+        return None
+    return vals[0]
+
+
+def q_enum_list(ctx: Ctx, name: str, allowed) -> list[str]:
+    vals = q_values(ctx, name)
+    for v in vals:
+        if v not in allowed:
+            raise validation(f"{name} must be one of: {', '.join(allowed)} (got {v!r}).", name)
+    return vals
+
+
+def q_enum(ctx: Ctx, name: str, allowed, default=None):
+    v = q_one(ctx, name)
+    if v is None or v == "":
+        return default
+    if v not in allowed:
+        raise validation(f"{name} must be one of: {', '.join(allowed)} (got {v!r}).", name)
+    return v
+
+
+def q_int(ctx: Ctx, name: str, default: int, lo: int, hi: int) -> int:
+    v = q_one(ctx, name)
+    if v is None or v == "":
+        return default
+    try:
+        n = int(v)
+    except ValueError:
+        raise validation(f"{name} must be an integer.", name) from None
+    if n < lo or n > hi:
+        raise validation(f"{name} must be between {lo} and {hi} (got {n}).", name)
+    return n
+
+
+def q_float(ctx: Ctx, name: str, lo: float, hi: float) -> float | None:
+    v = q_one(ctx, name)
+    if v is None or v == "":
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        raise validation(f"{name} must be a number.", name) from None
+    if not (lo <= x <= hi):
+        raise validation(f"{name} must be between {lo:g} and {hi:g}.", name)
+    return x
+
+
+def q_bool(ctx: Ctx, name: str, default: bool | None) -> bool | None:
+    v = q_one(ctx, name)
+    if v is None or v == "":
+        return default
+    low = v.lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    raise validation(f"{name} must be true or false.", name)
+
+
+def q_time(ctx: Ctx, name: str) -> int | None:
+    v = q_one(ctx, name)
+    if v is None or v == "":
+        return None
+    try:
+        return parse_iso(v)
+    except ValueError:
+        raise validation(
+            f"{name} must be an ISO-8601 timestamp, e.g. 2026-04-01T00:00:00Z.", name
+        ) from None
+
+
+def json_body(ctx: Ctx, status: int) -> object:
+    if not ctx.body or not ctx.body.strip():
+        raise validation(
+            "Invalid patch body." if status == 400 else "Request body is required.", None, status
+        )
+    try:
+        return json.loads(ctx.body)
+    except (ValueError, UnicodeDecodeError):
+        prefix = "Invalid patch body: " if status == 400 else ""
+        raise validation(prefix + "request body is not valid JSON.", None, status) from None
+
+
+@lru_cache(maxsize=1)
+def iana_zones() -> frozenset[str]:
+    zones = set(zoneinfo.available_timezones())
+    if not zones:  # no tz database on this machine: a conservative fallback
+        from .text import TIMEZONES
+
+        zones = set(TIMEZONES)
+    zones.add("UTC")
+    return frozenset(zones)
+
+
+def project_or_404(ctx: Ctx) -> Project:
+    p = ctx.store.get_project(ctx.key.org_id, ctx.params["project_id"])
+    if p is None:
+        raise not_found("Project")
+    return p
+
+
+def page(items: list, next_cursor: str | None) -> dict:
+    return {"items": items, "nextCursor": next_cursor}
+
+
+# --------------------------------------------------------------------------- whoami
+def whoami(ctx: Ctx):
+    org = ctx.store.orgs[ctx.key.org_id]
+    return (
+        200,
+        {
+            "organizationId": org.id,
+            "workspaceId": org.id,
+            "organizationName": org.name,
+            "parentOrganizationId": None,
+            "scopes": list(ctx.key.scopes),
+            "rateLimitTier": ctx.tier,
+            "apiKeyId": ctx.key.id,
+            "creditBalance": org.credit_balance,
+        },
+        {},
+    )
+
+
+# --------------------------------------------------------------------------- projects
+def _decode_keyset(token: str, ts_field: str, id_field: str) -> tuple[str, str]:
+    try:
+        obj = b64url_decode_json(token)
+        if not isinstance(obj, dict) or set(obj) != {ts_field, id_field}:
+            raise ValueError
+        ts, ident = obj[ts_field], obj[id_field]
+        if not isinstance(ts, str) or not isinstance(ident, str):
+            raise ValueError
+        parse_iso(ts)
+        return ts, ident
+    except ValueError:
+        raise validation("cursor is malformed; pass nextCursor back verbatim.", "cursor") from None
+
+
+def projects_list(ctx: Ctx):
+    status = q_enum(ctx, "status", ("active", "archived"), "active")
+    limit = q_int(ctx, "limit", 25, 1, 200)
+    search = (q_one(ctx, "search") or "").strip().lower()
+    cext = q_one(ctx, "customerExternalId")
+    cursor = q_one(ctx, "cursor")
+    order = ctx.store.org_projects.get(ctx.key.org_id, [])
+    start = len(order)
+    if cursor:
+        start = bisect_left(order, _decode_keyset(cursor, "createdAt", "id"))
+    items, last = [], None
+    for i in range(start - 1, -1, -1):
+        p = ctx.store.projects[order[i][1]]
+        if p.row["status"] != status:
+            continue
+        if search and search not in p.row["name"].lower():
+            continue
+        if cext is not None and p.row["customerExternalId"] != cext:
+            continue
+        if len(items) == limit:
+            return 200, page(items, b64url_encode_json({"createdAt": last[0], "id": last[1]})), {}
+        items.append(ctx.store.project_list_row(p))
+        last = order[i]
+    return 200, page(items, None), {}
+
+
+def project_get(ctx: Ctx):
+    return 200, project_or_404(ctx).row, {}
+
+
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BRAND_VOICES = ("authentic", "witty", "professional", "warm", "casual", "educational")
+GENDERS = ("all", "female", "male")
+SYSTEM_FIELDS = (
+    "id",
+    "organizationId",
+    "createdAt",
+    "updatedAt",
+    "ingestState",
+    "brandContext",
+    "brand",
+    "requiresApproval",
+    "firstNPostsBlocked",
+    "currentBlockedCount",
+    "platformIosBundleId",
+    "platformAndroidBundleId",
+    "platformWebDomain",
+    "archivedAt",
+)
+
+
+def _check_str(body, name, lo, hi, status, nullable=False):
+    v = body[name]
+    if v is None and nullable:
+        return
+    if not isinstance(v, str) or not (lo <= len(v.strip()) and len(v) <= hi):
+        raise validation(f"{name} must be a string of {lo}-{hi} characters.", name, status)
+
+
+def _validate_project_fields(body: dict, status: int, creating: bool) -> None:
+    for name in body:
+        if name in SYSTEM_FIELDS:
+            raise validation(f"{name} is read-only.", name, status)
+    allowed = {
+        "name",
+        "timezone",
+        "customerExternalId",
+        "ownerEmail",
+        "primaryLanguage",
+        "metadata",
+        "appName",
+        "appDescription",
+    }
+    if not creating:
+        allowed |= {"status", "tagline", "brandVoice", "targetGender"}
+    for name in body:
+        if name not in allowed:
+            raise validation(f"Unknown field {name!r}.", name, status)
+    if "name" in body:
+        _check_str(body, "name", 3, 30, status)
+    if "timezone" in body:
+        tz = body["timezone"]
+        if not isinstance(tz, str) or tz not in iana_zones():
+            raise validation(
+                "timezone must be an IANA timezone such as America/Los_Angeles.", "timezone", status
+            )
+    if "customerExternalId" in body:
+        _check_str(body, "customerExternalId", 1, 128, status, nullable=True)
+    if "ownerEmail" in body:
+        v = body["ownerEmail"]
+        if not isinstance(v, str) or not _EMAIL_RE.match(v) or len(v) > 254:
+            raise validation("ownerEmail must be an email address.", "ownerEmail", status)
+    if "primaryLanguage" in body:
+        v = body["primaryLanguage"]
+        if not isinstance(v, str) or not _LANG_RE.match(v):
+            raise validation(
+                "primaryLanguage must be a BCP-47 tag such as en or pt-BR.",
+                "primaryLanguage",
+                status,
+            )
+    if "metadata" in body:
+        v = body["metadata"]
+        if v is not None and (not isinstance(v, dict) or len(json.dumps(v)) > 8192):
+            raise validation("metadata must be a JSON object of at most 8 KB.", "metadata", status)
+    if "appName" in body:
+        _check_str(body, "appName", 3, 30, status, nullable=True)
+    if "appDescription" in body:
+        _check_str(body, "appDescription", 100, 1000, status, nullable=True)
+    if "status" in body and body["status"] not in ("active", "archived"):
+        raise validation("status must be active or archived.", "status", status)
+    if "tagline" in body:
+        _check_str(body, "tagline", 0, 80, status, nullable=True)
+    if "brandVoice" in body and body["brandVoice"] not in (*BRAND_VOICES, None):
+        raise validation(
+            f"brandVoice must be one of: {', '.join(BRAND_VOICES)}.", "brandVoice", status
+        )
+    if "targetGender" in body and body["targetGender"] not in (*GENDERS, None):
+        raise validation("targetGender must be one of: all, female, male.", "targetGender", status)
+
+
+def project_create(ctx: Ctx):
+    body = json_body(ctx, 422)
+    if not isinstance(body, dict):
+        raise validation("Request body must be a JSON object.")
+    for req in ("name", "timezone"):
+        if body.get(req) is None:
+            raise validation(f"{req} is required.", req)
+    _validate_project_fields(body, 422, creating=True)
+    store = ctx.store
+    p = generate.empty_project(store, body, ctx.key.org_id)
+    store.register_project(p)
+    return 201, p.row, {"Location": f"/v1/projects/{p.id}"}
+
+
+_BRAND_KEYS = {
+    "appName": "appName",
+    "appDescription": "appDescription",
+    "tagline": "tagline",
+    "brandVoice": "brandVoice",
+}
+
+
+def project_patch(ctx: Ctx):
+    p = project_or_404(ctx)
+    body = json_body(ctx, 400)
+    if not isinstance(body, dict) or not body:
+        raise validation("Invalid patch body: send at least one field.", None, 400)
+    _validate_project_fields(body, 400, creating=False)
+    store = ctx.store
+    row = p.row
+    before = json.dumps(row, sort_keys=True)
+    for name, value in body.items():
+        if name in _BRAND_KEYS or name == "targetGender":
+            bc = dict(row["brandContext"] or {})
+            bc[_BRAND_KEYS.get(name, name)] = value
+            row["brandContext"] = bc
+        elif name == "status":
+            if value == "archived" and row["status"] != "archived":
+                p.archived_at = store.now
+            elif value == "active":
+                p.archived_at = None
+            row["status"] = value
+        else:
+            row[name] = value
+    if json.dumps(row, sort_keys=True) != before:
+        row["updatedAt"] = iso(store.now)
+    return 200, row, {}
+
+
+def project_delete(ctx: Ctx):
+    p = project_or_404(ctx)
+    now = ctx.store.now
+    p.archived_at = now
+    p.row["status"] = "archived"
+    p.row["updatedAt"] = iso(now)
+    return (
+        200,
+        {"id": p.id, "status": "archived", "archivedAt": iso(now), "canceledScheduledPosts": 0},
+        {},
+    )
+
+
+# --------------------------------------------------------------------------- content
+def content_list(ctx: Ctx):
+    p = project_or_404(ctx)
+    statuses = set(q_enum_list(ctx, "status", CONTAINER_STATUSES))
+    formats = set(q_enum_list(ctx, "format", FORMATS))
+    ctype = q_enum(ctx, "creativeType", CREATIVE_TYPES)
+    since = q_time(ctx, "since")
+    until = q_time(ctx, "until")
+    if since is not None and until is not None and since > until:
+        raise validation("since must be before or equal to until.", "since")
+    limit = q_int(ctx, "limit", 25, 1, 200)
+    order = p.c_order
+    start = len(order)
+    cursor = q_one(ctx, "cursor")
+    if cursor:
+        ts, ident = _decode_keyset(cursor, "createdAt", "id")
+        start = bisect_left(order, (parse_iso(ts), ident))
+    if until is not None:
+        start = min(start, bisect_right(order, (until, "\uffff")))
+    items, last = [], None
+    containers = p.containers
+    for i in range(start - 1, -1, -1):
+        created, cid = order[i]
+        if since is not None and created < since:
+            break
+        c = containers[cid]
+        if statuses and c.status not in statuses:
+            continue
+        if formats and c.format not in formats:
+            continue
+        if ctype and c.creative_type != ctype:
+            continue
+        if len(items) == limit:
+            return (
+                200,
+                page(items, b64url_encode_json({"createdAt": iso(last[0]), "id": last[1]})),
+                {},
+            )
+        items.append(c.row())
+        last = order[i]
+    return 200, page(items, None), {}
+
+
+def content_get(ctx: Ctx):
+    c = ctx.store.get_container(ctx.key.org_id, ctx.params["content_id"])
+    if c is None:
+        raise not_found("Content")
+    return 200, c.detail(), {}
+
+
+# --------------------------------------------------------------------------- ads-content
+ADS_SORTS = ("score_desc", "score_asc", "scored_at_desc")
+
+
+def _ads_cursor(token: str | None, sort: str):
+    """Decode an ads-content cursor; anything forged or foreign means 'first page'."""
+    if not token:
+        return None
+    try:
+        obj = b64url_decode_json(token)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict) or obj.get("sort") != sort or not isinstance(obj.get("id"), str):
+        return None
+    v = obj.get("v")
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if sort == "scored_at_desc" and not isinstance(v, int):
+        return None
+    return (v, obj["id"])
+
+
+def ads_content_list(ctx: Ctx):
+    p = project_or_404(ctx)
+    pools = set(q_enum_list(ctx, "scoringPool", ("generated", "ugc", "manual")))
+    min_score = q_float(ctx, "minScore", 0.0, 10.0)
+    override = q_enum(ctx, "override", ("include", "exclude", "none"))
+    eligible = q_bool(ctx, "eligible", None)
+    sort = q_enum(ctx, "sort", ADS_SORTS, "score_desc")
+    limit = q_int(ctx, "limit", 50, 1, 200)
+    cur = _ads_cursor(q_one(ctx, "cursor"), sort)
+    keys, rows = p.sorted_ads(sort)
+    desc = sort != "score_asc"
+    if desc:
+        start = len(keys) if cur is None else bisect_left(keys, cur)
+        indices = range(start - 1, -1, -1)
+    else:
+        start = 0 if cur is None else bisect_right(keys, cur)
+        indices = range(start, len(keys))
+    now = ctx.store.now
+    items, last = [], None
+    for i in indices:
+        r = rows[i]
+        if pools and r.pool not in pools:
+            continue
+        if min_score is not None and r.score < min_score:
+            continue
+        if override is not None and (r.override or "none") != override:
+            continue
+        if eligible is not None and r.eligibility()[0] != eligible:
+            continue
+        if len(items) == limit:
+            token = b64url_encode_json({"sort": sort, "v": last[0], "id": last[1]})
+            return 200, page(items, token), {}
+        items.append(r.row(now))
+        last = keys[i]
+    return 200, page(items, None), {}
+
+
+def ads_content_patch(ctx: Ctx):
+    p = project_or_404(ctx)
+    row = p.ads.get(ctx.params["ads_id"])
+    if row is None:
+        raise not_found("ads_content row")
+    body = json_body(ctx, 400)
+    if not isinstance(body, dict) or not body:
+        raise validation("Invalid patch body.", None, 400)
+    extra = set(body) - {"override", "note"}
+    if extra:
+        raise validation(
+            f"Invalid patch body: unknown field {sorted(extra)[0]!r}.", sorted(extra)[0], 400
+        )
+    if "override" not in body:
+        raise validation(
+            "Invalid patch body: override is required (include, exclude or null).", "override", 400
+        )
+    override = body["override"]
+    if override not in ("include", "exclude", None):
+        raise validation(
+            "Invalid patch body: override must be include, exclude or null.", "override", 400
+        )
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 280):
+        raise validation(
+            "Invalid patch body: note must be a string of at most 280 characters.", "note", 400
+        )
+    if p.archived:
+        raise ApiError(
+            409,
+            "CONFLICT",
+            "Project is archived; overrides cannot change. "
+            "PATCH the project with status 'active' first.",
+            {"projectId": p.id, "status": "archived"},
+        )
+    ctx.store.set_override(p, row, override, note, "note" in body, ctx.key, ctx.request_id)
+    return 200, row.row(ctx.store.now), {}
+
+
+# --------------------------------------------------------------------------- top performers
+METRICS = ("views", "engagement_rate", "conversions", "roas", "watch_time_ms")
+PAID_METRICS = ("conversions", "roas")
+SOURCE_TYPES = ("content_container", "platform_post", "manual")
+
+
+def top_performers(ctx: Ctx):
+    p = project_or_404(ctx)
+    metric = q_one(ctx, "metric")
+    if not metric:
+        raise validation(
+            "metric is required: one of views, engagement_rate, conversions, roas, watch_time_ms.",
+            "metric",
+        )
+    q_enum(ctx, "metric", METRICS)
+    window = q_enum(ctx, "window", ("7d", "30d", "90d"), "30d")
+    sources = set(q_enum_list(ctx, "sourceType", SOURCE_TYPES))
+    platforms = q_enum_list(ctx, "platform", ORGANIC_PLATFORMS + AD_PLATFORMS)
+    limit = q_int(ctx, "limit", 25, 1, 100)
+    include_ineligible = q_bool(ctx, "includeIneligible", False)
+    if metric in PAID_METRICS and sources and sources <= {"platform_post"}:
+        raise validation(
+            f"metric={metric} requires paid data. Filter sourceType to content_container "
+            "or manual, or pick an organic metric.",
+            "sourceType",
+        )
+    org_filter = {x for x in platforms if x in ORGANIC_PLATFORMS}
+    ad_filter = {x for x in platforms if x in AD_PLATFORMS}
+    store = ctx.store
+    organic_w, paid_w = p.metrics.windows(store.now)[window]
+
+    candidates = []  # (source_type, source_id, pp_id, ads_id, title, thumb, key)
+    for r in p.ads.values():
+        if not include_ineligible and not r.eligibility()[0]:
+            continue  # the eligibility gate, on both the organic and the paid path
+        candidates.append((r.source_type, r.source_id, r.pp_id, r.id, r.title, r.thumb, r.id))
+    for u in p.unmapped.values():
+        # unmapped paid rows: no scoring signal, so they pass the gate
+        candidates.append(("manual", None, None, None, u.title, u.thumb, u.key))
+
+    items = []
+    for source_type, source_id, pp_id, ads_id, title, thumb, key in candidates:
+        if sources and source_type not in sources:
+            continue
+        organic = None
+        if source_type != "manual":
+            per_platform = organic_w.get(key)
+            if per_platform:
+                if org_filter:
+                    per_platform = {k: v for k, v in per_platform.items() if k in org_filter}
+                    if not per_platform:
+                        continue  # not posted on any requested platform
+                views = sum(v[0] for v in per_platform.values())
+                eng = sum(v[1] for v in per_platform.values())
+                watch = sum(v[2] for v in per_platform.values())
+                organic = {
+                    "views": views,
+                    "engagementRate": round(eng / views, 4) if views else 0.0,
+                    "platforms": sorted(per_platform),
+                    "watchTimeMs": watch,
+                }
+                organic_watch = any(k in WATCH_PLATFORMS for k in per_platform)
+            elif org_filter:
+                continue
+        paid = None
+        per_ad = paid_w.get(key)
+        if per_ad:
+            if ad_filter:
+                per_ad = {k: v for k, v in per_ad.items() if k in ad_filter}
+            spend = sum(v[0] for v in per_ad.values())
+            conv = sum(v[1] for v in per_ad.values())
+            revenue = sum(v[2] for v in per_ad.values())
+            if spend > 0:
+                paid = {
+                    "spend": round(spend / 100, 2),
+                    "conversions": conv,
+                    "roas": round(revenue / spend, 2),
+                    "cpa": round(spend / 100 / conv, 2) if conv else None,
+                }
+        if metric in PAID_METRICS:
+            if paid is None:
+                continue  # never promoted (in this window): not rankable by a paid metric
+            value = paid[metric]
+        else:
+            if organic is None:
+                continue  # manual uploads and unposted creatives have no organic metrics
+            if metric == "watch_time_ms" and not organic_watch:
+                continue
+            value = {"views": organic["views"], "engagement_rate": organic["engagementRate"]}.get(
+                metric, organic["watchTimeMs"]
+            )
+        items.append(
+            (
+                value,
+                ads_id or "",
+                key,
+                {
+                    "rank": 0,
+                    "sourceType": source_type,
+                    "sourceId": source_id,
+                    "platformPostId": pp_id,
+                    "adsContentId": ads_id,
+                    "title": title,
+                    "thumbnailUrl": thumb,
+                    "metricValue": value,
+                    "organic": organic,
+                    "paid": paid,
+                },
+            )
+        )
+    # Sorted by the metric descending; ties break on adsContentId descending (unmapped
+    # rows, which have none, sort after mapped ones and by their internal key).
+    items.sort(key=lambda t: (t[0], t[1], t[2]), reverse=True)
+    out = []
+    for rank, (_, _, _, item) in enumerate(items[:limit], start=1):
+        item["rank"] = rank
+        out.append(item)
+    return 200, {"metric": metric, "window": window, "items": out}, {}
+
+
+# --------------------------------------------------------------------------- audit log
+def audit_log(ctx: Ctx):
+    store = ctx.store
+    event_type = q_one(ctx, "eventType")
+    project_id = q_one(ctx, "projectId")
+    key_id = q_one(ctx, "apiKeyId")
+    since = q_time(ctx, "since")
+    until = q_time(ctx, "until")
+    limit = q_int(ctx, "limit", 50, 1, 200)
+    cursor = q_one(ctx, "cursor")
+    store.materialize_org(ctx.key.org_id)
+    events = store.audit.get(ctx.key.org_id, [])
+    start = 0
+    if cursor:
+        ts, ev_id = _decode_keyset(cursor, "occurredAt", "eventId")
+        keys = store.audit_keys.get(ctx.key.org_id, [])
+        start = bisect_right(keys, (-parse_iso(ts), ev_id))
+    if project_id and not project_id.startswith("prj_"):
+        project_id = "prj_" + project_id
+    items, last = [], None
+    for ev in events[start:]:
+        if until is not None and ev.ts > until:
+            continue
+        if since is not None and ev.ts < since:
+            break
+        b = ev.body
+        if event_type and b["eventType"] != event_type:
+            continue
+        if project_id and b["projectId"] != project_id:
+            continue
+        if key_id and b["apiKeyId"] != key_id:
+            continue
+        if len(items) == limit:
+            return (
+                200,
+                page(
+                    items,
+                    b64url_encode_json(
+                        {"occurredAt": last.body["occurredAt"], "eventId": last.event_id}
+                    ),
+                ),
+                {},
+            )
+        items.append(b)
+        last = ev
+    return 200, page(items, None), {}
+
+
+# --------------------------------------------------------------------------- routing
+_ID = r"([A-Za-z0-9_\-]+)"
+ROUTES = [
+    ("GET", r"^/v1/whoami$", whoami, None, ()),
+    ("GET", r"^/v1/projects$", projects_list, "projects:read", ()),
+    ("POST", r"^/v1/projects$", project_create, "projects:write", ()),
+    ("GET", rf"^/v1/projects/{_ID}$", project_get, "projects:read", ("project_id",)),
+    ("PATCH", rf"^/v1/projects/{_ID}$", project_patch, "projects:write", ("project_id",)),
+    ("DELETE", rf"^/v1/projects/{_ID}$", project_delete, "projects:write", ("project_id",)),
+    ("GET", rf"^/v1/projects/{_ID}/content$", content_list, "content:read", ("project_id",)),
+    ("GET", rf"^/v1/content/{_ID}$", content_get, "content:read", ("content_id",)),
+    (
+        "GET",
+        rf"^/v1/projects/{_ID}/ads-content$",
+        ads_content_list,
+        "metrics:read",
+        ("project_id",),
+    ),
+    (
+        "PATCH",
+        rf"^/v1/projects/{_ID}/ads-content/{_ID}$",
+        ads_content_patch,
+        "ads:write",
+        ("project_id", "ads_id"),
+    ),
+    (
+        "GET",
+        rf"^/v1/projects/{_ID}/top-performers$",
+        top_performers,
+        "metrics:read",
+        ("project_id",),
+    ),
+    ("GET", r"^/v1/audit-log$", audit_log, None, ()),
+]
+_COMPILED = [(m, re.compile(rx), fn, scope, names) for m, rx, fn, scope, names in ROUTES]
+
+
+def resolve(method: str, path: str):
+    """``(handler, scope, params)``; raises 404 for an unknown path, 405 for a wrong method."""
+    allowed = []
+    for m, rx, fn, scope, names in _COMPILED:
+        match = rx.match(path)
+        if match:
+            if m == method:
+                return fn, scope, dict(zip(names, match.groups(), strict=True))
+            allowed.append(m)
+    if allowed:
+        raise ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{method} is not allowed on {path}.",
+            headers={"Allow": ", ".join(sorted(set(allowed)))},
+        )
+    raise ApiError(404, "NOT_FOUND", f"No route for {method} {path}.")

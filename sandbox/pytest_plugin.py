@@ -1,0 +1,36 @@
+"""pytest fixtures: a sandbox on a free loopback port.
+
+Enable with ``pytest_plugins = ["sandbox.pytest_plugin"]`` (or ``-p sandbox.pytest_plugin``).
+
+* ``sandbox_factory(**kwargs)`` -> a started :class:`SandboxServer` (stopped at teardown).
+  Defaults: seed 1, 3 projects x 40 creatives, tier unlimited; kwargs override them.
+* ``sandbox_server`` -> ``sandbox_factory()`` with the defaults (function-scoped).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .server import SandboxServer
+
+FIXTURE_DEFAULTS = {"seed": 1, "projects": 3, "creatives_per_project": 40, "tier": "unlimited"}
+
+
+@pytest.fixture
+def sandbox_factory():
+    started: list[SandboxServer] = []
+
+    def make(**kwargs) -> SandboxServer:
+        srv = SandboxServer(**{**FIXTURE_DEFAULTS, **kwargs})
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def sandbox_server(sandbox_factory) -> SandboxServer:
+    return sandbox_factory()
