@@ -308,21 +308,12 @@ def _upsert_projects(items: list[dict[str, Any]], *, fetched_at: datetime) -> An
         to_write = []
         for layers_id, fields in rows.items():
             old = existing.get(layers_id)
-            if old is not None and old["synced_at"] and old["synced_at"] > fetched_at:
-                counts.result.unchanged += 1
-                continue
-            if old is not None and old["raw"] == fields["raw"] and not old["is_gone"]:
+            if _unchanged(old, fields, fetched_at):
                 counts.result.unchanged += 1
                 continue
             counts.count(old)
-            to_write.append(Project(**fields, synced_at=now, is_gone=False))
-        Project.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["layers_id"],
-            update_fields=PROJECT_FIELDS,
-            batch_size=BATCH_SIZE,
-        )
+            to_write.append(Project(**fields, synced_at=now))
+        _bulk_upsert(Project, to_write, ["layers_id"], PROJECT_FIELDS)
     return counts.result
 
 
@@ -412,10 +403,7 @@ def _upsert_containers(project: Project, page: Page) -> tuple[TypeCounts, dateti
         to_write = []
         for layers_id, fields in rows.items():
             old = existing.get(layers_id)
-            if old is not None and (
-                (old["synced_at"] > page.fetched_at)
-                or (old["raw"] == fields["raw"] and not old["is_gone"])
-            ):
+            if _unchanged(old, fields, page.fetched_at):
                 counts.result.unchanged += 1
                 continue
             if old is not None and old["project_id"] != project.pk:
@@ -423,13 +411,7 @@ def _upsert_containers(project: Project, page: Page) -> tuple[TypeCounts, dateti
                 continue
             counts.count(old)
             to_write.append(ContentContainer(**fields, project=project, synced_at=now))
-        ContentContainer.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["layers_id"],
-            update_fields=CONTAINER_FIELDS,
-            batch_size=BATCH_SIZE,
-        )
+        _bulk_upsert(ContentContainer, to_write, ["layers_id"], CONTAINER_FIELDS)
     return counts.result, newest
 
 
@@ -465,14 +447,7 @@ def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
         for layers_id, fields in rows.items():
             old = existing.get(layers_id)
             container_id = containers.get(fields["source_id"])
-            if old is not None and (
-                old["synced_at"] > page.fetched_at
-                or (
-                    old["raw"] == fields["raw"]
-                    and old["container_id"] == container_id
-                    and not old["is_gone"]
-                )
-            ):
+            if _unchanged(old, fields, page.fetched_at, container_id=container_id):
                 counts.result.unchanged += 1
                 continue
             counts.count(old)
@@ -481,13 +456,7 @@ def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
             to_write.append(
                 AdsContent(**fields, project=project, container_id=container_id, synced_at=now)
             )
-        AdsContent.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["project", "layers_id"],
-            update_fields=ADS_FIELDS,
-            batch_size=BATCH_SIZE,
-        )
+        _bulk_upsert(AdsContent, to_write, ["project", "layers_id"], ADS_FIELDS)
         if rescored:
             ids = dict(
                 AdsContent.objects.filter(project=project, layers_id__in=rescored).values_list(
@@ -566,6 +535,31 @@ def _valid_rows(
             continue
         rows[fields["layers_id"]] = fields
     return dict(sorted(rows.items()))  # a stable order keeps concurrent upserts deadlock-free
+
+
+def _unchanged(old: dict | None, fields: dict, fetched_at: datetime, **same: Any) -> bool:
+    """Whether a stored row needs no write: it is identical to the payload, or it was written
+    after the page was fetched (an override made through layersadmin meanwhile)."""
+    if old is None:
+        return False
+    if old["synced_at"] and old["synced_at"] > fetched_at:
+        return True
+    return (
+        old["raw"] == fields["raw"]
+        and not old["is_gone"]
+        and all(old[name] == value for name, value in same.items())
+    )
+
+
+def _bulk_upsert(model, objs: list, unique_fields: list[str], update_fields: list[str]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE in batches (one statement per batch, both databases)."""
+    model.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=unique_fields,
+        update_fields=update_fields,
+        batch_size=BATCH_SIZE,
+    )
 
 
 def _existing(queryset, layers_ids: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:
