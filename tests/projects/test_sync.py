@@ -24,7 +24,9 @@ def upstream_state(server) -> dict:
     client = make_client(server)
     state = {"projects": {}, "containers": {}, "ads": {}}
     for status in (None, "archived"):
-        for item in client.iter_items("/projects", {"limit": 200, **({"status": status} if status else {})}):
+        for item in client.iter_items(
+            "/projects", {"limit": 200, **({"status": status} if status else {})}
+        ):
             state["projects"][item["id"]] = item
     for project_id in state["projects"]:
         for item in client.iter_items(f"/projects/{project_id}/content", {"limit": 200}):
@@ -113,9 +115,9 @@ def test_incremental_sync_after_advance_picks_up_every_change(synced, layers_cli
     before_containers = ContentContainer.objects.count()
     before_samples = ScoreSample.objects.count()
     open_before = set(
-        ContentContainer.objects.exclude(status__in=["completed", "failed", "canceled"]).values_list(
-            "layers_id", flat=True
-        )
+        ContentContainer.objects.exclude(
+            status__in=["completed", "failed", "canceled"]
+        ).values_list("layers_id", flat=True)
     )
     control(synced, "advance", params={"hours": 6})
     result = layers_sync(client=layers_client)
@@ -241,7 +243,9 @@ def test_a_local_override_newer_than_the_page_is_not_clobbered(synced, layers_cl
 
 
 def test_project_missing_upstream_is_marked_gone_not_deleted(synced, layers_client):
-    ghost = Project.objects.create(layers_id="prj_ghost", name="Ghost", synced_at=p.timestamp("2026-01-01T00:00:00Z"))
+    ghost = Project.objects.create(
+        layers_id="prj_ghost", name="Ghost", synced_at=p.timestamp("2026-01-01T00:00:00Z")
+    )
     result = layers_sync(client=layers_client)
     ghost.refresh_from_db()
     assert ghost.is_gone

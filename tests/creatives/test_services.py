@@ -1,0 +1,188 @@
+"""The override and leaderboard services against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.core.exceptions import ValidationError
+
+from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit
+from creatives.services import (
+    OverrideInProgress,
+    creative_override_set,
+    leaderboard_refresh,
+)
+from layersadmin.layers import (
+    CustomerMismatch,
+    LayersAPIError,
+    LayersOutcomeUnknown,
+    LayersUnavailable,
+)
+from projects.models import Project
+from projects.services.sync import layers_sync
+
+pytestmark = pytest.mark.django_db
+
+
+def faults(server, **body):
+    requests.post(f"{server.root_url}/_sandbox/faults", json=body, timeout=5).raise_for_status()
+
+
+def audit_events(server, project_id: str) -> list[dict]:
+    response = requests.get(
+        f"{server.base_url}/audit-log",
+        params={"projectId": project_id, "limit": 200},
+        headers={"Authorization": f"Bearer {server.keys['main']}"},
+        timeout=5,
+    )
+    return response.json()["items"]
+
+
+def active_row(**filters) -> AdsContent:
+    return (
+        AdsContent.objects.filter(project__status="active", is_gone=False, **filters)
+        .select_related("project")
+        .first()
+    )
+
+
+def test_include_below_threshold_updates_row_from_the_api_and_audits(synced, user):
+    row = active_row(override="", organic_score__lt=4.0)
+    score = row.organic_score
+    result = creative_override_set(ads_content=row, user=user, override="include", note="Hero")
+    row.refresh_from_db()
+    assert (row.override, row.override_note, row.is_eligible) == ("include", "Hero", True)
+    assert row.organic_score == score  # the override never changes the score
+    assert row.override_set_by.startswith("lp_test_")  # as the API returned it
+    audit = result.audit
+    assert audit.outcome == "succeeded" and audit.user == user
+    assert (audit.before_override, audit.after_override, audit.note) == ("", "include", "Hero")
+    assert audit.request_id.startswith("req_") and audit.idempotency_key
+
+
+def test_clear_sends_null_and_restores_score_based_eligibility(synced, user):
+    row = active_row(override="", organic_score__gte=4.0)
+    creative_override_set(ads_content=row, user=user, override="exclude")
+    row.refresh_from_db()
+    assert row.is_eligible is False
+    creative_override_set(ads_content=row, user=user, override="")
+    row.refresh_from_db()
+    assert row.override == "" and row.is_eligible is True
+
+
+def test_refused_patch_leaves_the_cache_unchanged_and_audit_says_failed(synced, user):
+    row = active_row(override="")
+    before = AdsContent.objects.values().get(pk=row.pk)
+    faults(synced, rate=0, next=["500", "500", "500", "500", "500", "500", "500"])
+    with pytest.raises((LayersAPIError, LayersUnavailable)):
+        creative_override_set(ads_content=row, user=user, override="exclude", note="n")
+    assert AdsContent.objects.values().get(pk=row.pk) == before
+    audit = OverrideAudit.objects.get()
+    assert audit.outcome in {"failed", "unknown"} and audit.error_code
+
+
+def test_refusal_is_recorded_with_code_and_request_id(sandbox_factory, settings, user):
+    server = sandbox_factory(projects=4, creatives_per_project=10)
+    settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
+    assert layers_sync().ok
+    # The sandbox answers 409 CONFLICT to an override on an archived project.
+    target = AdsContent.objects.filter(project__status="archived").select_related("project")[0]
+    with pytest.raises(LayersAPIError) as info:
+        creative_override_set(ads_content=target, user=user, override="include")
+    assert info.value.code == "CONFLICT"
+    audit = OverrideAudit.objects.get()
+    assert (audit.outcome, audit.error_code) == ("failed", "CONFLICT")
+    assert audit.request_id.startswith("req_")
+    target.refresh_from_db()
+    assert target.override == ""
+
+
+def test_dropped_connection_after_apply_is_retried_and_applied_once(synced, user):
+    row = active_row(override="")
+    project_id = row.project.layers_id
+    before = len(audit_events(synced, project_id))
+    # Warm the customer-scoping cache so the drop hits the PATCH itself.
+    creative_override_set(ads_content=row, user=user, override="include", note="first")
+    faults(synced, rate=0, next=["drop_after"])
+    creative_override_set(ads_content=row, user=user, override="exclude", note="legal")
+    events = audit_events(synced, project_id)
+    assert len(events) - before == 2  # include, then exactly one exclude
+    row.refresh_from_db()
+    assert row.override == "exclude"
+    assert OverrideAudit.objects.filter(outcome="succeeded").count() == 2
+
+
+def test_no_answer_at_all_is_unknown_not_failed(synced, user, settings):
+    settings.LAYERS_API_MAX_ATTEMPTS = 2
+    row = active_row(override="")
+    faults(synced, rate=0, next=["drop_before"] * 4)
+    with pytest.raises((LayersOutcomeUnknown, LayersUnavailable)):
+        creative_override_set(ads_content=row, user=user, override="include")
+    assert OverrideAudit.objects.get().outcome == "unknown"
+
+
+def test_same_form_twice_sends_one_change(synced, user):
+    row = active_row(override="")
+    first = creative_override_set(
+        ads_content=row, user=user, override="include", note="x", form_token="tok-1"
+    )
+    second = creative_override_set(
+        ads_content=row, user=user, override="include", note="x", form_token="tok-1"
+    )
+    assert second.replayed and second.audit.pk == first.audit.pk
+    assert len(audit_events(synced, row.project.layers_id)) >= 1
+    assert OverrideAudit.objects.count() == 1
+
+
+def test_a_different_change_while_one_is_in_flight_is_refused(synced, user):
+    row = active_row(override="")
+    OverrideAudit.objects.create(
+        user=user,
+        project=row.project,
+        ads_content=row,
+        after_override="include",
+        idempotency_key="in-flight",
+    )
+    with pytest.raises(OverrideInProgress):
+        creative_override_set(ads_content=row, user=user, override="exclude")
+
+
+@pytest.mark.parametrize(
+    ("override", "note", "field"),
+    [("maybe", "", "override"), ("include", "x" * 281, "note"), (5, "", "override")],
+)
+def test_bad_input_is_refused_before_anything_is_sent(synced, user, override, note, field):
+    row = active_row()
+    with pytest.raises(ValidationError) as info:
+        creative_override_set(ads_content=row, user=user, override=override, note=note)
+    assert field in info.value.message_dict
+    assert not OverrideAudit.objects.exists()
+
+
+def test_customer_changed_upstream_refuses_the_write(synced, user):
+    row = active_row(override="")
+    Project.objects.filter(pk=row.project_id).update(customer_external_id="someone-else")
+    row.project.refresh_from_db()
+    with pytest.raises(CustomerMismatch):
+        creative_override_set(ads_content=row, user=user, override="include")
+    assert OverrideAudit.objects.get().outcome == "failed"
+    row.refresh_from_db()
+    assert row.override == ""
+
+
+def test_leaderboard_refresh_stores_a_snapshot_only_when_it_changed(synced):
+    project = Project.objects.filter(status="active").first()
+    count = LeaderboardSnapshot.objects.count()
+    snap, created = leaderboard_refresh(project=project, metric="views", window="30d")
+    assert not created and LeaderboardSnapshot.objects.count() == count
+    snap, created = leaderboard_refresh(project=project, metric="views", window="7d")
+    assert created and snap.items == sorted(snap.items, key=lambda i: i["rank"])
+    ranked = [i["metricValue"] for i in snap.items]
+    assert ranked == sorted(ranked, reverse=True)
+
+
+def test_leaderboard_refresh_surfaces_the_apis_validation_error(synced):
+    project = Project.objects.filter(status="active").first()
+    with pytest.raises(LayersAPIError) as info:
+        leaderboard_refresh(project=project, metric="roas", source_types=["platform_post"])
+    assert info.value.status == 422 and info.value.code == "VALIDATION"
