@@ -146,6 +146,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+
+def _axes_username(request, credentials) -> str | None:
+    """The username django-axes records for a failed sign-in, cut to its column (255).
+
+    Uncut, a longer username typed into the sign-in form made axes' INSERT fail on
+    PostgreSQL ("value too long"): a 500 on the sign-in page for anyone.
+    """
+    value = (credentials or {}).get("username")
+    if value is None and request is not None and hasattr(request, "POST"):
+        value = request.POST.get("username")
+    return None if value is None else str(value).replace("\x00", "")[:255]
+
+
+AXES_USERNAME_CALLABLE = _axes_username
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

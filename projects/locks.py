@@ -2,7 +2,8 @@
 
 PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``), released when the
 connection closes, so a killed worker frees its projects at once. SQLite (one host): a lease
-row in ``SyncLease`` that expires, so a killed worker's lease can be taken over.
+row in ``SyncLease`` that expires, so a killed worker's lease can be taken over; a lease whose
+holder is a process of this host that no longer runs (SIGKILL, OOM) is taken over at once.
 """
 
 from __future__ import annotations
@@ -40,10 +41,43 @@ def _pg_release(name: str) -> None:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [_advisory_key(name)])
 
 
+def process_is_gone(host: str, pid: int | None) -> bool:
+    """Whether ``pid`` on ``host`` is a process of this host that no longer runs.
+
+    False whenever it cannot be known (another host, no pid, no permission to ask): the
+    caller then falls back to expiry.
+    """
+    if host != socket.gethostname() or not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    # A killed process its parent has not reaped yet (a zombie) runs no code either.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _holder_is_gone(holder: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    return pid.isdigit() and process_is_gone(host, int(pid))
+
+
 def _lease_try(name: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         SyncLease.objects.filter(key=name, expires_at__lt=now).delete()
+        # A worker killed while holding the lease never released it: take it over now, not
+        # when it expires (which would make a rerun skip its projects for LEASE_SECONDS).
+        for holder in SyncLease.objects.filter(key=name).values_list("holder", flat=True):
+            if holder != HOLDER and _holder_is_gone(holder):
+                SyncLease.objects.filter(key=name, holder=holder).delete()
         try:
             with transaction.atomic():
                 SyncLease.objects.create(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils import timezone as dj_timezone
 
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
 from projects.models import Project, SyncRun
@@ -33,8 +33,8 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     status = "active"
     timezone = "Europe/Berlin"
     primary_language = "en"
-    synced_at = factory.LazyFunction(timezone.now)
-    last_sync_ok_at = factory.LazyFunction(timezone.now)
+    synced_at = factory.LazyFunction(dj_timezone.now)
+    last_sync_ok_at = factory.LazyFunction(dj_timezone.now)
     raw = factory.LazyAttribute(lambda o: {"id": o.layers_id, "name": o.name})
 
 
@@ -57,7 +57,7 @@ class ContentContainerFactory(factory.django.DjangoModelFactory):
     thumbnail_url = "http://127.0.0.1:8001/media/x.svg"
     image_urls = factory.LazyAttribute(lambda o: [o.preview_url, o.preview_url])
     aspect_ratio = "9:16"
-    synced_at = factory.LazyFunction(timezone.now)
+    synced_at = factory.LazyFunction(dj_timezone.now)
     raw = factory.LazyAttribute(lambda o: {"id": o.layers_id})
 
 
@@ -79,7 +79,7 @@ class AdsContentFactory(factory.django.DjangoModelFactory):
     )
     eligibility_reason = "score above threshold"
     override = ""
-    synced_at = factory.LazyFunction(timezone.now)
+    synced_at = factory.LazyFunction(dj_timezone.now)
     raw = factory.LazyAttribute(lambda o: {"adsContentId": o.layers_id})
 
 
@@ -90,7 +90,7 @@ class ScoreSampleFactory(factory.django.DjangoModelFactory):
     ads_content = factory.SubFactory(AdsContentFactory)
     score = 5.0
     scored_at = BASE_TIME
-    observed_at = factory.LazyFunction(timezone.now)
+    observed_at = factory.LazyFunction(dj_timezone.now)
 
 
 class LeaderboardSnapshotFactory(factory.django.DjangoModelFactory):
@@ -100,7 +100,7 @@ class LeaderboardSnapshotFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     metric = "views"
     window = "30d"
-    fetched_at = factory.LazyFunction(timezone.now)
+    fetched_at = factory.LazyFunction(dj_timezone.now)
     items = factory.LazyFunction(list)
 
 
@@ -108,5 +108,5 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SyncRun
 
-    started_at = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyFunction(dj_timezone.now)
     status = SyncRun.Status.SUCCEEDED

@@ -11,8 +11,9 @@ Everything about talking to Layers is decided here, once:
   an HTTP date, capped). Other 4xx are the caller's bug or a policy gate: never retried.
   Writes (POST, PATCH) carry an ``Idempotency-Key`` made once per logical operation and sent
   unchanged on every attempt, so the API applies a retried write at most once; DELETE
-  (archive) is idempotent by nature. A write that never got an answer raises
-  ``LayersOutcomeUnknown``, distinct from ``LayersAPIError`` (the API refused).
+  (archive) is idempotent by nature. A write that never got an answer, or whose retries
+  ended on 5xx/429 after an attempt that got none, raises ``LayersOutcomeUnknown``, distinct
+  from ``LayersAPIError`` (the API refused).
 * **Rate discipline.** Requests are paced per endpoint class (``ratelimit.RatePacer``) from the
   tier ``/whoami`` reports and the rate-limit headers of every response.
 * **Paging.** Cursor pagination is hidden behind iterators; cursors and ids are opaque strings,
@@ -50,6 +51,15 @@ from layersadmin.layers.ratelimit import RatePacer, endpoint_class
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Exceptions that mean "no usable answer came back": the connection failed or timed out, or
+# it broke while the body was being read (a truncated body is ChunkedEncodingError, which is
+# not a ConnectionError). Retried; never let out, as their tracebacks reach into requests.
+NO_ANSWER = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -147,6 +157,7 @@ class LayersClient:
         cls = endpoint_class(method)
         is_write = method in WRITE_METHODS
         last_error: Exception | None = None
+        unanswered = False  # an attempt of this write got no answer (it may have been applied)
 
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
@@ -160,10 +171,11 @@ class LayersClient:
                 response = self._session.request(
                     method, url, params=params, json=json, headers=headers, timeout=self.timeout
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                # No answer. For a write the change may have been applied: the next attempt
-                # carries the same Idempotency-Key, so the API applies it at most once.
+            except NO_ANSWER as exc:
+                # No (whole) answer. For a write the change may have been applied: the next
+                # attempt carries the same Idempotency-Key, so the API applies it at most once.
                 last_error = exc
+                unanswered = unanswered or is_write
                 logger.warning(
                     "Layers %s %s: %s (attempt %d/%d)",
                     method,
@@ -196,6 +208,15 @@ class LayersClient:
                         error.message,
                         status=error.status,
                         code=error.code,
+                        request_id=error.request_id,
+                    )
+                if response.status_code in RETRYABLE_STATUSES and unanswered:
+                    # The last answer (5xx, 429) says nothing about an earlier attempt that got
+                    # none: that one may have been applied. Not "refused": outcome unknown.
+                    raise LayersOutcomeUnknown(
+                        f"{error.message} (HTTP {error.status} {error.code} after an attempt "
+                        "that got no answer); the change may or may not have been applied",
+                        status=error.status,
                         request_id=error.request_id,
                     )
                 raise error

@@ -44,7 +44,7 @@ from creatives.models import (
 from layersadmin.layers import LayersClient, LayersError, Page, get_client
 from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
-from projects.locks import lease_renew, sync_lock
+from projects.locks import lease_renew, process_is_gone, sync_lock
 from projects.mapping import project_fields_from_api
 from projects.models import Project, SyncRun
 
@@ -218,10 +218,21 @@ def layers_sync(
 
 
 def _abandon_stale_runs() -> None:
-    """A run whose process died stays 'running'; mark it abandoned once it stops beating."""
-    SyncRun.objects.filter(
-        status=SyncRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - STALE_RUN_AFTER
-    ).update(status=SyncRun.Status.ABANDONED, finished_at=timezone.now())
+    """A run whose process died stays 'running'; mark it abandoned once it stops beating, or
+    at once when it ran on this host and its process is gone (killed)."""
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+    running.filter(heartbeat_at__lt=timezone.now() - STALE_RUN_AFTER).update(
+        status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
+    )
+    dead = [
+        pk
+        for pk, host, pid in running.values_list("pk", "host", "pid")
+        if process_is_gone(host, pid)
+    ]
+    if dead:
+        running.filter(pk__in=dead).update(
+            status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
+        )
 
 
 def _finish_run(result: SyncResult, client: LayersClient, before: dict[str, int]) -> None:
@@ -243,7 +254,23 @@ def _finish_run(result: SyncResult, client: LayersClient, before: dict[str, int]
         run.status = SyncRun.Status.PARTIAL
     else:
         run.status = SyncRun.Status.FAILED
-    run.save()
+    # Only what this function set: projects_listed_at was written by an UPDATE during the run
+    # (other workers read it), and a full save() of this stale instance would erase it.
+    run.save(
+        update_fields=[
+            "finished_at",
+            "heartbeat_at",
+            "counts",
+            "api_calls",
+            "retries",
+            "throttled",
+            "projects_synced",
+            "projects_skipped",
+            "errors",
+            "error_count",
+            "status",
+        ]
+    )
 
 
 def _record_error(result: SyncResult, where: str, exc: BaseException) -> None:
@@ -385,8 +412,12 @@ def _sync_content(
         seen.update(p.text(item.get("id"), 64) for item in page.items)
         if page_newest and (newest is None or page_newest > newest):
             newest = page_newest
-            Project.objects.filter(pk=project.pk).update(content_watermark=newest)
         lease_renew(lock_name)
+    # Pages come newest first, so the watermark moves only once the walk has reached its end:
+    # moved after the first page of a walk that then failed, it would make every later
+    # incremental run skip the older pages this one never read (lost rows until --full).
+    if newest != project.content_watermark:
+        Project.objects.filter(pk=project.pk).update(content_watermark=newest)
     if since is None:
         counts.gone += _mark_gone(ContentContainer.objects.filter(project=project), seen)
 

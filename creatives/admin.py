@@ -1,0 +1,193 @@
+"""Admin for containers, scored creatives (with override actions), history and audit."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+
+from creatives.models import (
+    AdsContent,
+    ContentContainer,
+    LeaderboardSnapshot,
+    OverrideAudit,
+    ScoreSample,
+)
+from creatives.services import NOTE_MAX_LENGTH, creative_override_set
+from layersadmin.admin import SyncedModelAdmin
+from layersadmin.layers import LayersError
+
+
+@admin.register(ContentContainer)
+class ContentContainerAdmin(SyncedModelAdmin):
+    list_display = ("layers_id", "project", "status", "format", "creative_type", "created_at")
+    list_filter = ("status", "format", "creative_type", "approval_status", "is_gone")
+    search_fields = ("layers_id", "caption", "project__name", "project__customer_external_id")
+    list_select_related = ("project",)
+    raw_id_fields = ("project",)
+    date_hierarchy = "created_at"
+
+
+def _override_action(value: str, label: str):
+    def action(modeladmin, request, queryset):
+        note = request.POST.get("note")
+        if note is None:
+            return TemplateResponse(
+                request,
+                "admin/creatives/adscontent/override_note.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": f"{label}: add a note",
+                    "rows": queryset.select_related("project"),
+                    "opts": modeladmin.model._meta,
+                    "action": f"override_{value or 'clear'}",
+                    "max_length": NOTE_MAX_LENGTH,
+                },
+            )
+        for row in queryset.select_related("project"):
+            try:
+                creative_override_set(
+                    ads_content=row, user=request.user, override=value, note=note, source="admin"
+                )
+            except ValidationError as exc:
+                modeladmin.message_user(request, "; ".join(exc.messages), messages.ERROR)
+                return None
+            except LayersError as exc:
+                modeladmin.message_user(request, f"{row}: {exc}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{row}: {label.lower()} done.", messages.SUCCESS)
+        return None
+
+    action.__name__ = f"override_{value or 'clear'}"
+    return admin.action(description=f"{label} (asks for a note)", permissions=["override"])(action)
+
+
+@admin.register(AdsContent)
+class AdsContentAdmin(SyncedModelAdmin):
+    list_display = (
+        "title",
+        "layers_id",
+        "project",
+        "scoring_pool",
+        "organic_score",
+        "is_eligible",
+        "override",
+        "override_set_by",
+    )
+    list_filter = ("scoring_pool", "override", "is_eligible", "source_type", "is_gone")
+    search_fields = ("layers_id", "title", "source_id", "project__name", "project__layers_id")
+    list_select_related = ("project",)
+    raw_id_fields = ("project", "container")
+    date_hierarchy = "scored_at"
+    actions = (
+        _override_action("include", "Include"),
+        _override_action("exclude", "Exclude"),
+        _override_action("", "Clear override"),
+    )
+
+    def has_override_permission(self, request):
+        return request.user.has_perm("creatives.change_override")
+
+
+@admin.register(ScoreSample)
+class ScoreSampleAdmin(admin.ModelAdmin):
+    list_display = ("ads_content", "score", "scored_at", "observed_at")
+    list_select_related = ("ads_content",)
+    raw_id_fields = ("ads_content",)
+    show_full_result_count = False
+    search_fields = ("ads_content__layers_id",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("project", "metric", "window", "filters_key", "fetched_at")
+    list_filter = ("metric", "window")
+    list_select_related = ("project",)
+    search_fields = ("project__name", "project__layers_id")
+    date_hierarchy = "fetched_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in LeaderboardSnapshot._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@admin.register(OverrideAudit)
+class OverrideAuditAdmin(admin.ModelAdmin):
+    """Read-only for everyone, superusers included; never deletable."""
+
+    list_display = (
+        "created_at",
+        "user",
+        "project",
+        "ads_content",
+        "before_override",
+        "after_override",
+        "outcome",
+        "error_code",
+        "request_id",
+    )
+    list_filter = ("outcome", "source", "user", "project", "created_at")
+    search_fields = ("ads_content__layers_id", "request_id", "idempotency_key", "note")
+    list_select_related = ("user", "project", "ads_content")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ("export_csv",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        columns = [
+            "created_at",
+            "user__username",
+            "project__layers_id",
+            "ads_content__layers_id",
+            "source",
+            "before_override",
+            "after_override",
+            "note",
+            "outcome",
+            "error_code",
+            "request_id",
+            "idempotency_key",
+        ]
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(columns)
+            for values in queryset.values_list(*columns).iterator(2000):
+                yield writer.writerow([_csv_safe(v) for v in values])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="override-audit.csv"'
+        return response
+
+
+def _csv_safe(value):
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,655 @@
+"""Reads for the dashboard's creative pages: gallery, scored creatives, leaderboards.
+
+Every list is read in a fixed number of queries whatever its size (annotations,
+``select_related`` and one ``Prefetch`` instead of per-row lookups), and rows the API no
+longer returns (``is_gone``) are hidden. Long lists page by keyset, not offset: the cursor
+names the last row shown (its sort value and Layers id), so a page never repeats or skips
+rows when the sync adds some in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils.dateparse import parse_datetime
+
+from creatives.models import (
+    ELIGIBILITY_THRESHOLD,
+    AdsContent,
+    ContentContainer,
+    LeaderboardSnapshot,
+    OverrideAudit,
+    ScoreSample,
+)
+from creatives.services import leaderboard_filters
+from layersadmin.layers import payload as p
+from projects.models import Project
+
+GALLERY_PAGE_SIZE = 24
+CREATIVES_PAGE_SIZE = 50
+SPARK_SAMPLES = 30  # the trend line shows the last 30 observed scores
+
+# --- cursors ------------------------------------------------------------------------------------
+
+
+class InvalidCursor(ValueError):
+    """A cursor that was not made by us, or not for this list and sort."""
+
+
+def cursor_encode(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> dict[str, Any]:
+    if not cursor or len(cursor) > 512:
+        raise InvalidCursor("empty or too long")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw.decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor("not a cursor") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("i"), str) or not data["i"]:
+        raise InvalidCursor("not a cursor")
+    if len(data["i"]) > 64 or "\x00" in data["i"]:
+        raise InvalidCursor("bad id")
+    return data
+
+
+def _cursor_time(value: Any) -> datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) and len(value) <= 40 else None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidCursor("bad time")
+    return parsed
+
+
+@dataclass
+class Page:
+    """One page of a keyset-paginated list; ``next_cursor`` is None on the last page."""
+
+    items: list
+    next_cursor: str | None
+    total: int | None = None
+
+
+def _page(rows: list, size: int, make_cursor) -> Page:
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(items=rows, next_cursor=make_cursor(rows[-1]) if has_more and rows else None)
+
+
+# --- gallery ------------------------------------------------------------------------------------
+
+
+def gallery_cursor(container: ContentContainer) -> str:
+    return cursor_encode({"t": container.created_at.isoformat(), "i": container.layers_id})
+
+
+def gallery_cursor_parse(cursor: str) -> tuple[datetime, str]:
+    data = cursor_decode(cursor)
+    return _cursor_time(data.get("t")), data["i"]
+
+
+def container_choices(*, project: Project) -> dict[str, list[str]]:
+    """Statuses, formats and creative types present in a project (for the filter controls)."""
+    rows = (
+        ContentContainer.objects.filter(project=project, is_gone=False)
+        .order_by()
+        .values_list("status", "format", "creative_type")
+        .distinct()
+    )
+    found: dict[str, set[str]] = {"status": set(), "format": set(), "creative_type": set()}
+    for status, fmt, creative_type in rows:
+        found["status"].add(status)
+        found["format"].add(fmt)
+        found["creative_type"].add(creative_type)
+    return {key: sorted(v for v in values if v) for key, values in found.items()}
+
+
+def container_queryset(
+    *,
+    project: Project,
+    statuses: Iterable[str] = (),
+    formats: Iterable[str] = (),
+    creative_type: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ContentContainer]:
+    """A project's visible containers, filtered, newest first (the gallery's order)."""
+    containers = ContentContainer.objects.filter(project=project, is_gone=False)
+    if statuses:
+        containers = containers.filter(status__in=list(statuses))
+    if formats:
+        containers = containers.filter(format__in=list(formats))
+    if creative_type:
+        containers = containers.filter(creative_type=creative_type)
+    if since is not None:
+        containers = containers.filter(created_at__gte=since)
+    if until is not None:
+        containers = containers.filter(created_at__lt=until)
+    # The creative scored from this container, if any, so a card can link to it.
+    creative = AdsContent.objects.filter(container=OuterRef("pk"), is_gone=False).order_by(
+        "-organic_score", "-layers_id"
+    )
+    return containers.annotate(
+        ads_content_layers_id=Subquery(creative.values("layers_id")[:1]),
+        ads_content_score=Subquery(creative.values("organic_score")[:1]),
+    ).order_by("-created_at", "-layers_id")
+
+
+def container_page(
+    *,
+    project: Project,
+    cursor: tuple[datetime, str] | None = None,
+    size: int = GALLERY_PAGE_SIZE,
+    with_total: bool = True,
+    **filters: Any,
+) -> Page:
+    """One gallery page after ``cursor`` (created_at, layers_id), newest first."""
+    containers = container_queryset(project=project, **filters)
+    total = containers.count() if with_total else None
+    if cursor is not None:
+        created_at, layers_id = cursor
+        containers = containers.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, layers_id__lt=layers_id)
+        )
+    page = _page(list(containers[: size + 1]), size, gallery_cursor)
+    page.total = total
+    return page
+
+
+# --- scored creatives ---------------------------------------------------------------------------
+
+SORTS = {
+    # name: (label, ordering); every ordering ends on layers_id so the keyset is total.
+    "score_desc": ("Score, highest first", ("-organic_score", "-layers_id")),
+    "score_asc": ("Score, lowest first", ("organic_score", "layers_id")),
+    "scored_at_desc": ("Scored most recently", ("-scored_at", "-layers_id")),
+}
+WATCHLISTS = {
+    "included_low": f"Included but scoring under {ELIGIBILITY_THRESHOLD:.1f}",
+    "excluded_high": f"Excluded but scoring {ELIGIBILITY_THRESHOLD:.1f} or more",
+}
+OVERRIDE_STATES = {
+    "set": "Any override",
+    "include": "Included",
+    "exclude": "Excluded",
+    "none": "No override",
+}
+
+
+def creative_cursor(row: AdsContent, sort: str) -> str:
+    if sort == "scored_at_desc":
+        value = row.scored_at.isoformat() if row.scored_at else None
+    else:
+        value = row.organic_score
+    return cursor_encode({"s": sort, "v": value, "i": row.layers_id})
+
+
+def creative_cursor_parse(cursor: str, sort: str) -> tuple[Any, str]:
+    data = cursor_decode(cursor)
+    if data.get("s") != sort:
+        raise InvalidCursor("made for another sort")
+    value = data.get("v")
+    if sort == "scored_at_desc":
+        return (None if value is None else _cursor_time(value)), data["i"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidCursor("bad score")
+    return float(value), data["i"]
+
+
+def _after(sort: str, value: Any, layers_id: str) -> Q:
+    """Rows strictly after (value, layers_id) in ``sort`` order."""
+    if sort == "score_asc":
+        return Q(organic_score__gt=value) | Q(organic_score=value, layers_id__gt=layers_id)
+    if sort == "scored_at_desc":
+        # NULL scored_at sorts last on both databases (nulls_last below).
+        if value is None:
+            return Q(scored_at__isnull=True, layers_id__lt=layers_id)
+        return (
+            Q(scored_at__lt=value)
+            | Q(scored_at=value, layers_id__lt=layers_id)
+            | Q(scored_at__isnull=True)
+        )
+    return Q(organic_score__lt=value) | Q(organic_score=value, layers_id__lt=layers_id)
+
+
+def _ordering(sort: str) -> list:
+    if sort == "scored_at_desc":
+        return [F("scored_at").desc(nulls_last=True), "-layers_id"]
+    return list(SORTS.get(sort, SORTS["score_desc"])[1])
+
+
+def creative_queryset(
+    *,
+    project: Project,
+    pool: str = "",
+    override: str = "",
+    eligible: bool | None = None,
+    min_score: float | None = None,
+    watch: str = "",
+    sort: str = "score_desc",
+) -> QuerySet[AdsContent]:
+    """A project's visible scored creatives, filtered and sorted (no per-row queries)."""
+    rows = AdsContent.objects.filter(project=project, is_gone=False)
+    if pool:
+        rows = rows.filter(scoring_pool=pool)
+    if override == "none":
+        rows = rows.filter(override="")
+    elif override == "set":
+        rows = rows.exclude(override="")
+    elif override:
+        rows = rows.filter(override=override)
+    if eligible is not None:
+        rows = rows.filter(is_eligible=eligible)
+    if min_score is not None:
+        rows = rows.filter(organic_score__gte=min_score)
+    if watch == "included_low":
+        rows = rows.filter(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
+    elif watch == "excluded_high":
+        rows = rows.filter(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
+    return rows.order_by(*_ordering(sort))
+
+
+def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
+    """What a creatives table row shows beyond its columns: trend and who overrode it here."""
+    last_change = OverrideAudit.objects.filter(
+        ads_content=OuterRef("pk"), outcome=OverrideAudit.Outcome.SUCCEEDED
+    ).order_by("-created_at", "-id")
+    return rows.select_related("project").annotate(
+        local_set_by=Subquery(last_change.values("user__username")[:1]),
+        local_set_after=Subquery(last_change.values("after_override")[:1]),
+        local_set_key=Subquery(last_change.values("response_set_by")[:1]),
+        local_set_at=Subquery(last_change.values("created_at")[:1]),
+    )
+
+
+def attach_trends(rows: list[AdsContent]) -> list[AdsContent]:
+    """Set ``row.trend`` (the last scores, oldest first) for a page of rows in one query."""
+    by_row: dict[int, list[float]] = {row.pk: [] for row in rows}
+    if by_row:
+        samples = (
+            ScoreSample.objects.filter(ads_content_id__in=list(by_row))
+            .order_by("ads_content_id", "observed_at", "id")
+            .values_list("ads_content_id", "score")
+        )
+        for ads_content_id, score in samples:
+            by_row[ads_content_id].append(score)
+    for row in rows:
+        row.trend = by_row[row.pk][-SPARK_SAMPLES:] or [row.organic_score]
+    return rows
+
+
+def creative_page(
+    *,
+    project: Project,
+    sort: str = "score_desc",
+    cursor: tuple[Any, str] | None = None,
+    size: int = CREATIVES_PAGE_SIZE,
+    with_total: bool = True,
+    **filters: Any,
+) -> Page:
+    """One page of the creatives table after ``cursor`` (sort value, layers_id)."""
+    rows = creative_queryset(project=project, sort=sort, **filters)
+    total = rows.count() if with_total else None
+    if cursor is not None:
+        rows = rows.filter(_after(sort, *cursor))
+    page = _page(list(with_row_details(rows)[: size + 1]), size, lambda r: creative_cursor(r, sort))
+    attach_trends(page.items)
+    page.total = total
+    return page
+
+
+def creative_pools(*, project: Project) -> list[str]:
+    pools = (
+        AdsContent.objects.filter(project=project, is_gone=False)
+        .order_by()
+        .values_list("scoring_pool", flat=True)
+        .distinct()
+    )
+    return sorted(p for p in pools if p)
+
+
+def watchlist_counts(*, project: Project) -> dict[str, int]:
+    return AdsContent.objects.filter(project=project, is_gone=False).aggregate(
+        included_low=Count(
+            "pk", filter=Q(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
+        ),
+        excluded_high=Count(
+            "pk", filter=Q(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
+        ),
+    )
+
+
+def creative_get(*, project: Project, ads_content_id: str) -> AdsContent:
+    """One visible creative of the project (raises AdsContent.DoesNotExist)."""
+    rows = with_row_details(
+        AdsContent.objects.filter(project=project, is_gone=False, layers_id=ads_content_id)
+    ).select_related("container")
+    return rows.get()
+
+
+def creative_row(*, ads_content: AdsContent) -> AdsContent:
+    """The creatives-table row for one creative, re-read after a change (with its trend)."""
+    row = creative_get(project=ads_content.project, ads_content_id=ads_content.layers_id)
+    attach_trends([row])
+    return row
+
+
+def score_history(*, ads_content: AdsContent) -> list[ScoreSample]:
+    return list(ScoreSample.objects.filter(ads_content=ads_content).order_by("observed_at", "id"))
+
+
+def override_history(*, ads_content: AdsContent, limit: int = 50) -> list[OverrideAudit]:
+    return list(
+        OverrideAudit.objects.filter(ads_content=ads_content)
+        .select_related("user")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def project_recent_overrides(*, project: Project, limit: int = 8) -> list[OverrideAudit]:
+    return list(
+        OverrideAudit.objects.filter(project=project)
+        .select_related("user", "ads_content")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def project_top_creatives(*, project: Project, limit: int = 5) -> list[AdsContent]:
+    return list(
+        AdsContent.objects.filter(project=project, is_gone=False, is_eligible=True)
+        .select_related("project")
+        .order_by("-organic_score", "-layers_id")[:limit]
+    )
+
+
+# --- leaderboards -------------------------------------------------------------------------------
+
+MOVE_NEW, MOVE_UP, MOVE_DOWN, MOVE_SAME, MOVE_NONE = "new", "up", "down", "same", ""
+
+
+@dataclass
+class LeaderboardRow:
+    """One ranked item of a top-performers snapshot, cleaned for display."""
+
+    rank: int
+    title: str
+    thumbnail_url: str
+    ads_content_id: str
+    source_type: str
+    source_id: str
+    platform_post_id: str
+    metric_value: float | None
+    organic: dict[str, Any] | None
+    paid: dict[str, Any] | None
+    bar: float = 0.0  # percent of the leader's value
+    movement: str = MOVE_NEW
+    delta: int = 0
+    linked: bool = False
+    project: Project | None = None
+    snapshot: LeaderboardSnapshot | None = None
+    project_rank: int = 0
+
+    @property
+    def key(self) -> tuple:
+        return item_key_of(self.ads_content_id, self.source_type, self.title, self.thumbnail_url)
+
+
+def item_key_of(ads_content_id: str, source_type: str, title: str, thumbnail: str) -> tuple:
+    # Unmapped paid ads have no adsContentId: title and thumbnail identify them well enough.
+    if ads_content_id:
+        return ("id", ads_content_id)
+    return ("unmapped", source_type, title, thumbnail)
+
+
+def _clean_section(value: Any, numbers: tuple[str, ...]) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    section: dict[str, Any] = {name: p.number(value.get(name), default=None) for name in numbers}
+    platforms = value.get("platforms")
+    if isinstance(platforms, list):
+        section["platforms"] = p.str_list(platforms, max_items=12)
+    return section
+
+
+def leaderboard_rows(items: Any) -> list[LeaderboardRow]:
+    """Snapshot items (the API's JSON as stored) as rows; anything malformed is skipped."""
+    rows = []
+    for position, item in enumerate(items if isinstance(items, list) else [], start=1):
+        if not isinstance(item, dict):
+            continue
+        rank = p.integer(item.get("rank"))
+        rows.append(
+            LeaderboardRow(
+                rank=rank if rank and rank > 0 else position,
+                title=p.text(item.get("title"), 500),
+                thumbnail_url=p.url(item.get("thumbnailUrl")),  # http(s) only
+                ads_content_id=p.text(item.get("adsContentId"), 64),
+                source_type=p.text(item.get("sourceType"), 32),
+                source_id=p.text(item.get("sourceId"), 64),
+                platform_post_id=p.text(item.get("platformPostId"), 64),
+                metric_value=p.number(item.get("metricValue"), default=None),
+                organic=_clean_section(
+                    item.get("organic"), ("views", "engagementRate", "watchTimeMs")
+                ),
+                paid=_clean_section(item.get("paid"), ("spend", "conversions", "roas", "cpa")),
+            )
+        )
+    rows.sort(key=lambda r: r.rank)
+    return rows
+
+
+def _scale_bars(rows: list[LeaderboardRow]) -> None:
+    leader = max((r.metric_value or 0.0 for r in rows), default=0.0)
+    for row in rows:
+        value = row.metric_value or 0.0
+        row.bar = round(max(0.0, min(100.0, value / leader * 100)), 1) if leader > 0 else 0.0
+
+
+def _movements(rows: list[LeaderboardRow], previous_items: Any | None) -> None:
+    if previous_items is None:  # nothing to compare with: no movement, not "all new"
+        for row in rows:
+            row.movement, row.delta = MOVE_NONE, 0
+        return
+    before = {r.key: r.rank for r in leaderboard_rows(previous_items)}
+    for row in rows:
+        old = before.get(row.key)
+        if old is None:
+            row.movement, row.delta = MOVE_NEW, 0
+        elif old > row.rank:
+            row.movement, row.delta = MOVE_UP, old - row.rank
+        elif old < row.rank:
+            row.movement, row.delta = MOVE_DOWN, row.rank - old
+        else:
+            row.movement, row.delta = MOVE_SAME, 0
+
+
+@dataclass
+class Leaderboard:
+    snapshot: LeaderboardSnapshot | None
+    previous: LeaderboardSnapshot | None
+    rows: list[LeaderboardRow] = field(default_factory=list)
+    limit: int = 25
+    # A refresh that finds nothing new stores nothing, so the sync's own leaderboards may be
+    # confirmed later than they were fetched: the project's last good sync says when.
+    confirmed_at: datetime | None = None
+
+
+def _latest_per_key(queryset: QuerySet[LeaderboardSnapshot]) -> QuerySet[LeaderboardSnapshot]:
+    """Only the newest snapshot of each (project, metric, window, filters_key)."""
+    newest = LeaderboardSnapshot.objects.filter(
+        project=OuterRef("project"),
+        metric=OuterRef("metric"),
+        window=OuterRef("window"),
+        filters_key=OuterRef("filters_key"),
+    ).order_by("-fetched_at", "-id")
+    return queryset.filter(pk=Subquery(newest.values("pk")[:1]))
+
+
+def _known_creatives(project_ids: Iterable[int], layers_ids: Iterable[str]) -> set[tuple]:
+    wanted = {i for i in layers_ids if i}
+    if not wanted:
+        return set()
+    return set(
+        AdsContent.objects.filter(
+            project_id__in=list(project_ids), layers_id__in=wanted, is_gone=False
+        ).values_list("project_id", "layers_id")
+    )
+
+
+def leaderboard_get(
+    *,
+    project: Project,
+    metric: str,
+    window: str,
+    source_types: list[str] | None = None,
+    platforms: list[str] | None = None,
+    limit: int = 25,
+    include_ineligible: bool = False,
+) -> Leaderboard:
+    """The stored leaderboard for these controls, with rank movement against the one before.
+
+    A top-N list is a prefix of any longer list with the same filters, so a request for 10
+    rows is served from the newest snapshot of 10 *or more* rows (the sync stores 25).
+    """
+    wanted = leaderboard_filters(
+        source_types=source_types, platforms=platforms, include_ineligible=include_ineligible
+    )
+    candidates = _latest_per_key(
+        LeaderboardSnapshot.objects.filter(project=project, metric=metric, window=window)
+    ).only("pk", "filters", "filters_key", "fetched_at")
+    best = None
+    for candidate in candidates:
+        filters = candidate.filters if isinstance(candidate.filters, dict) else {}
+        rows_held = filters.get("limit", 25)
+        rest = {k: v for k, v in filters.items() if k != "limit"}
+        if rest != wanted or not isinstance(rows_held, int) or rows_held < limit:
+            continue
+        if best is None or (candidate.fetched_at, candidate.pk) > (best.fetched_at, best.pk):
+            best = candidate
+    if best is None:
+        return Leaderboard(snapshot=None, previous=None, limit=limit)
+    latest_two = list(
+        LeaderboardSnapshot.objects.filter(
+            project=project, metric=metric, window=window, filters_key=best.filters_key
+        ).order_by("-fetched_at", "-id")[:2]
+    )
+    snapshot = latest_two[0]
+    previous = latest_two[1] if len(latest_two) > 1 else None
+    rows = leaderboard_rows(snapshot.items)[:limit]
+    _movements(rows, previous.items if previous else None)
+    _scale_bars(rows)
+    known = _known_creatives([project.pk], (r.ads_content_id for r in rows))
+    for row in rows:
+        row.linked = (project.pk, row.ads_content_id) in known
+    confirmed_at = None
+    synced_board = not snapshot.filters_key and f"{metric}:{window}" in _synced_leaderboards()
+    synced_at = project.last_sync_ok_at
+    if synced_board and synced_at and synced_at - snapshot.fetched_at > timedelta(minutes=1):
+        confirmed_at = synced_at
+    return Leaderboard(
+        snapshot=snapshot, previous=previous, rows=rows, limit=limit, confirmed_at=confirmed_at
+    )
+
+
+def _synced_leaderboards() -> set[str]:
+    return {p if ":" in p else f"{p}:30d" for p in settings.LAYERS_LEADERBOARDS}
+
+
+def leaderboard_agency(
+    *, projects: QuerySet[Project], metric: str, window: str, limit: int = 25
+) -> list[LeaderboardRow]:
+    """Top creatives across ``projects`` from each one's newest default snapshot."""
+    snapshots = _latest_per_key(
+        LeaderboardSnapshot.objects.filter(
+            project__in=projects, metric=metric, window=window, filters_key=""
+        )
+    ).select_related("project")
+    rows: list[LeaderboardRow] = []
+    for snapshot in snapshots:
+        for row in leaderboard_rows(snapshot.items):
+            if row.metric_value is None:
+                continue
+            row.project, row.snapshot, row.project_rank = snapshot.project, snapshot, row.rank
+            rows.append(row)
+    # Highest value first; ties keep each project's own order (the API's tie-break).
+    rows.sort(
+        key=lambda r: (-(r.metric_value or 0.0), r.project.name, r.project.pk, r.project_rank)
+    )
+    rows = rows[:limit]
+    for position, row in enumerate(rows, start=1):
+        row.rank, row.movement = position, MOVE_SAME
+    _scale_bars(rows)
+    known = _known_creatives({r.project.pk for r in rows}, (r.ads_content_id for r in rows))
+    for row in rows:
+        row.linked = (row.project.pk, row.ads_content_id) in known
+    return rows
+
+
+@dataclass
+class Appearance:
+    snapshot: LeaderboardSnapshot
+    rank: int
+    metric_value: float | None
+
+    @property
+    def query(self) -> str:
+        filters = self.snapshot.filters if isinstance(self.snapshot.filters, dict) else {}
+        return leaderboard_query(
+            metric=self.snapshot.metric, window=self.snapshot.window, filters=filters
+        )
+
+
+def creative_leaderboard_appearances(*, ads_content: AdsContent) -> list[Appearance]:
+    """Where this creative ranks in the newest snapshot of each of its project's leaderboards."""
+    snapshots = _latest_per_key(
+        LeaderboardSnapshot.objects.filter(project_id=ads_content.project_id)
+    ).order_by("metric", "window", "filters_key")
+    found = []
+    for snapshot in snapshots:
+        for row in leaderboard_rows(snapshot.items):
+            if row.ads_content_id == ads_content.layers_id:
+                found.append(Appearance(snapshot, row.rank, row.metric_value))
+                break
+    return found
+
+
+def project_leaderboards(*, project: Project) -> list[LeaderboardSnapshot]:
+    """The newest snapshot of each leaderboard stored for a project (for the overview)."""
+    snapshots = list(
+        _latest_per_key(LeaderboardSnapshot.objects.filter(project=project))
+        .only("pk", "metric", "window", "filters", "filters_key", "fetched_at")
+        .order_by("metric", "window", "filters_key")
+    )
+    for snapshot in snapshots:
+        snapshot.query = leaderboard_query(
+            metric=snapshot.metric,
+            window=snapshot.window,
+            filters=snapshot.filters if isinstance(snapshot.filters, dict) else {},
+        )
+    return snapshots
+
+
+def leaderboard_query(*, metric: str, window: str, filters: dict[str, Any]) -> str:
+    """The leaderboard page's query string for a stored snapshot's filters."""
+    params: list[tuple[str, Any]] = [("metric", metric), ("window", window)]
+    for name in ("sourceType", "platform"):
+        values = filters.get(name)
+        if isinstance(values, list):
+            params.extend((name, v) for v in values if isinstance(v, str))
+    if isinstance(filters.get("limit"), int):
+        params.append(("limit", filters["limit"]))
+    if filters.get("includeIneligible") is True:
+        params.append(("includeIneligible", "on"))
+    return urlencode(params)

@@ -1,0 +1,36 @@
+"""Routes of the creative pages, mounted at the site root by projects/urls.py."""
+
+from django.urls import path
+
+from creatives import views
+
+project = "projects/<str:project_id>/"
+
+urlpatterns = [
+    path("leaderboard/", views.agency_leaderboard, name="agency_leaderboard"),
+    path(
+        "leaderboard/export.csv",
+        views.agency_leaderboard_export,
+        name="agency_leaderboard_export",
+    ),
+    path(f"{project}gallery/", views.gallery, name="project_gallery"),
+    path(f"{project}leaderboard/", views.leaderboard, name="project_leaderboard"),
+    path(
+        f"{project}leaderboard/refresh/",
+        views.leaderboard_refresh_view,
+        name="leaderboard_refresh",
+    ),
+    path(f"{project}leaderboard/export.csv", views.leaderboard_export, name="leaderboard_export"),
+    path(f"{project}creatives/", views.creative_list, name="creative_list"),
+    path(f"{project}creatives/export.csv", views.creative_export, name="creative_export"),
+    path(
+        f"{project}creatives/<str:ads_content_id>/",
+        views.creative_detail,
+        name="creative_detail",
+    ),
+    path(
+        f"{project}creatives/<str:ads_content_id>/override/",
+        views.creative_override,
+        name="creative_override",
+    ),
+]

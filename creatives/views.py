@@ -1,0 +1,574 @@
+"""Dashboard views for a project's creatives: gallery, scored creatives, leaderboards, overrides.
+
+Thin on purpose: parse input with a form, call one selector or service, render. Reads come
+from the local cache (selectors); the two writes (an override, a live leaderboard refresh) go
+through the services, which talk to the Layers API and store what it answered.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from creatives.forms import (
+    AgencyLeaderboardForm,
+    CreativeFilterForm,
+    GalleryFilterForm,
+    LeaderboardForm,
+    OverrideForm,
+)
+from creatives.models import AdsContent
+from creatives.selectors import (
+    WATCHLISTS,
+    container_choices,
+    container_page,
+    creative_get,
+    creative_leaderboard_appearances,
+    creative_page,
+    creative_pools,
+    creative_queryset,
+    creative_row,
+    leaderboard_agency,
+    leaderboard_get,
+    leaderboard_query,
+    override_history,
+    score_history,
+    watchlist_counts,
+)
+from creatives.services import (
+    OverrideInProgress,
+    creative_override_set,
+    leaderboard_filters,
+    leaderboard_refresh,
+)
+from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants_fragment
+from layersadmin.layers import (
+    CustomerMismatch,
+    LayersAPIError,
+    LayersError,
+    LayersOutcomeUnknown,
+    LayersUnavailable,
+)
+from layersadmin.templatetags.dashboard import metric_value
+from projects.models import Project
+from projects.selectors import project_for_user, project_timezone, project_zone, projects_visible_to
+
+CHANGE_OVERRIDE = "creatives.change_override"
+
+
+def _query_without(request: HtmxHttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _has_filters(request: HtmxHttpRequest) -> bool:
+    return any(v for name, values in request.GET.lists() if name != "cursor" for v in values)
+
+
+def _creative_or_404(project: Project, ads_content_id: str) -> AdsContent:
+    if len(ads_content_id) > 64 or "\x00" in ads_content_id:
+        raise Http404("No such creative.")
+    try:
+        return creative_get(project=project, ads_content_id=ads_content_id)
+    except AdsContent.DoesNotExist:
+        raise Http404("No such creative.") from None
+
+
+def _day_start(day: dt.date | None, project: Project, *, days: int = 0) -> dt.datetime | None:
+    """Midnight of ``day`` (+ ``days``) in the project's timezone: date filters are local."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time.min, project_zone(project))
+
+
+# --- gallery ------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def gallery(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    project = project_for_user(request.user, project_id)
+    with project_timezone(project):
+        form = GalleryFilterForm(request.GET, choices=container_choices(project=project))
+        v = form.values()
+        # "Load more" asks for the next page only: its tiles replace the button.
+        loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
+        page = container_page(
+            project=project,
+            cursor=v["cursor"] or None,
+            statuses=v["status"],
+            formats=v["format"],
+            creative_type=v["creativeType"],
+            since=_day_start(v["since"], project),
+            until=_day_start(v["until"], project, days=1),
+            with_total=not loading_more,
+        )
+        if loading_more and form.ignored("cursor"):
+            page.items, page.next_cursor = [], None  # never repeat the first page below it
+        context = {
+            "project": project,
+            "tab": "gallery",
+            "form": form,
+            "problems": form.problems,
+            "page": page,
+            "filtered": _has_filters(request),
+        }
+        fragment = "page" if loading_more else "results"
+        return render_htmx(request, "creatives/gallery.html", context, fragment=fragment)
+
+
+# --- scored creatives ---------------------------------------------------------------------------
+
+
+def _creative_filters(request: HtmxHttpRequest, project: Project) -> CreativeFilterForm:
+    return CreativeFilterForm(request.GET, pools=creative_pools(project=project))
+
+
+@require_GET
+@login_required
+def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    project = project_for_user(request.user, project_id)
+    with project_timezone(project):
+        form = _creative_filters(request, project)
+        loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
+        page = creative_page(
+            project=project,
+            cursor=form.values()["cursor"] or None,
+            with_total=not loading_more,
+            **form.selector_kwargs(),
+        )
+        if loading_more and form.ignored("cursor"):
+            page.items, page.next_cursor = [], None
+        query = _query_without(request, "cursor")
+        counts = {} if loading_more else watchlist_counts(project=project)
+        context = {
+            "project": project,
+            "tab": "creatives",
+            "form": form,
+            "problems": form.problems,
+            "page": page,
+            "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
+            "watch": form.values()["watch"],
+            "can_override": request.user.has_perm(CHANGE_OVERRIDE),
+            "return_to": f"{request.path}?{query}" if query else request.path,
+            "export_query": query,
+        }
+        fragment = "page" if loading_more else "results"
+        return render_htmx(request, "creatives/creative_list.html", context, fragment=fragment)
+
+
+def _csv_cell(value: Any) -> Any:
+    """Keep a spreadsheet from running API text as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([_csv_cell(v) for v in row])
+
+
+def _filename(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts))[:150] + ".csv"
+
+
+def _local(moment: dt.datetime | None, project: Project) -> str:
+    return moment.astimezone(project_zone(project)).isoformat() if moment else ""
+
+
+@require_GET
+@login_required
+def creative_export(request: HtmxHttpRequest, project_id: str) -> StreamingHttpResponse:
+    """The creatives table as filtered (every page), as CSV; times in the project's zone."""
+    project = project_for_user(request.user, project_id)
+    form = _creative_filters(request, project)
+    rows = creative_queryset(project=project, **form.selector_kwargs())
+
+    def lines() -> Iterator[list[Any]]:
+        for row in rows.iterator(chunk_size=1000):
+            promotions = row.active_promotions if isinstance(row.active_promotions, list) else []
+            yield [
+                row.layers_id,
+                row.title,
+                row.source_type,
+                row.scoring_pool,
+                row.organic_score,
+                "yes" if row.is_eligible else "no",
+                row.eligibility_reason,
+                row.override,
+                row.override_note,
+                row.override_set_by,
+                _local(row.override_set_at, project),
+                " ".join(
+                    str(p.get("platform", "")) for p in promotions if isinstance(p, dict)
+                ).strip(),
+                _local(row.scored_at, project),
+            ]
+
+    header = [
+        "adsContentId",
+        "title",
+        "sourceType",
+        "scoringPool",
+        "organicScore",
+        "eligible",
+        "eligibilityReason",
+        "override",
+        "overrideNote",
+        "overrideSetBy",
+        "overrideSetAt",
+        "activePromotions",
+        "scoredAt",
+    ]
+    response = StreamingHttpResponse(_csv_stream(header, lines()), content_type="text/csv")
+    name = _filename("creatives", project.name or project.layers_id)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# --- one creative, and its override -------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def creative_detail(request: HtmxHttpRequest, project_id: str, ads_content_id: str) -> HttpResponse:
+    project = project_for_user(request.user, project_id)
+    creative = _creative_or_404(project, ads_content_id)
+    with project_timezone(project):
+        context = {
+            "project": project,
+            "tab": "creatives",
+            "creative": creative,
+            "row": creative,
+            "samples": score_history(ads_content=creative),
+            "history": override_history(ads_content=creative),
+            "appearances": creative_leaderboard_appearances(ads_content=creative),
+            "can_override": request.user.has_perm(CHANGE_OVERRIDE),
+            "return_to": request.path,
+            "fragment_name": "panel",
+        }
+        return render_htmx(request, "creatives/creative_detail.html", context, fragment="detail")
+
+
+def _safe_next(request: HtmxHttpRequest, candidate: str, default: str) -> str:
+    if any(ord(c) < 32 for c in candidate):
+        return default
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def _override_done(row: AdsContent, replayed: bool, request_id: str) -> str:
+    state = {"include": "Included", "exclude": "Excluded"}.get(row.override, "Override cleared")
+    if replayed:
+        return f"{state}: this form was already sent; Layers applied it once."
+    return f"{state}. Layers confirmed the change (request {request_id or 'id not given'})."
+
+
+def _error_text(exc: LayersError) -> str:
+    request_id = exc.request_id or "none"
+    return f"{exc.message} (code {exc.code}, request {request_id})"
+
+
+def _override_apply(form: OverrideForm, creative: AdsContent, user) -> tuple[int, str, str]:
+    """Send the change through the service; (HTTP status, confirmation, error) for the page.
+
+    The service writes the audit entry (failed or unknown on an error); here each outcome
+    becomes words for the person who clicked, with the API's code and request id.
+    """
+    if not form.is_valid():
+        return 422, "", " ".join(e for errors in form.errors.values() for e in errors)
+    try:
+        result = creative_override_set(
+            ads_content=creative,
+            user=user,
+            override=form.service_override(),
+            note=form.cleaned_data["note"],
+            form_token=form.cleaned_data["form_token"],
+            source="dashboard",
+        )
+    except ValidationError as exc:
+        return 422, "", " ".join(m for ms in exc.message_dict.values() for m in ms)
+    except (OverrideInProgress, CustomerMismatch) as exc:
+        return 409, "", f"Nothing was changed: {_error_text(exc)}"
+    except (LayersOutcomeUnknown, LayersUnavailable) as exc:
+        return (
+            504,
+            "",
+            (
+                "No answer from Layers, so the change may or may not have been applied; it is "
+                "recorded as unknown. Reload in a minute to see where it stands. "
+                f"{_error_text(exc)}"
+            ),
+        )
+    except LayersAPIError as exc:
+        return 502, "", f"Layers refused the change; nothing was changed: {_error_text(exc)}"
+    except LayersError as exc:
+        return 502, "", f"The change could not be made: {_error_text(exc)}"
+    return 200, _override_done(result.ads_content, result.replayed, result.audit.request_id), ""
+
+
+@require_POST
+@login_required
+def creative_override(
+    request: HtmxHttpRequest, project_id: str, ads_content_id: str
+) -> HttpResponse:
+    """Include, exclude or clear one creative through the override service.
+
+    htmx gets the row (or the detail page's panel) back, re-read from the database: changed on
+    success, unchanged with the reason on failure. Without JavaScript: a message and a
+    redirect back to where the form was.
+    """
+    project = project_for_user(request.user, project_id)
+    creative = _creative_or_404(project, ads_content_id)
+    if not request.user.has_perm(CHANGE_OVERRIDE):
+        raise PermissionDenied("You may not change overrides.")
+    form = OverrideForm(request.POST)
+    status, done, error = _override_apply(form, creative, request.user)
+
+    default_next = reverse("creative_list", kwargs={"project_id": project.layers_id})
+    return_to = _safe_next(request, request.POST.get("next", "")[:2000], default_next)
+    if not wants_fragment(request):
+        if error:
+            messages.error(request, f"{creative.title or creative.layers_id}: {error}")
+        else:
+            messages.success(request, f"{creative.title or creative.layers_id}: {done}")
+        return redirect(return_to)
+
+    panel = request.POST.get("fragment") == "panel"
+    with project_timezone(project):
+        try:
+            row = creative_row(ads_content=creative)
+        except AdsContent.DoesNotExist:  # the sync found it gone meanwhile
+            raise Http404("No such creative.") from None
+        context = {
+            "project": project,
+            "row": row,
+            "creative": row,
+            "can_override": True,
+            "return_to": return_to,
+            "done": done,
+            "error": error,
+            "flash": True,
+            # Keep what was typed when the change did not go through.
+            "note_value": request.POST.get("note", "")[:2000] if error else "",
+        }
+        if panel:
+            context["history"] = override_history(ads_content=row)
+            context["fragment_name"] = "panel"
+            template = "creatives/creative_detail.html"
+        else:
+            template = "creatives/creative_list.html"
+        return render_htmx(
+            request, template, context, fragment="panel" if panel else "row", status=status
+        )
+
+
+# --- leaderboards -------------------------------------------------------------------------------
+
+
+def _leaderboard_context(project: Project, form: LeaderboardForm, **extra: Any) -> dict[str, Any]:
+    controls = form.service_kwargs()
+    board = leaderboard_get(project=project, **controls)
+    filters = leaderboard_filters(
+        source_types=controls["source_types"],
+        platforms=controls["platforms"],
+        limit=controls["limit"],
+        include_ineligible=controls["include_ineligible"],
+    )
+    return {
+        "project": project,
+        "tab": "leaderboard",
+        "form": form,
+        "problems": form.problems,
+        "board": board,
+        "metric": controls["metric"],
+        "controls": controls,
+        "query": leaderboard_query(
+            metric=controls["metric"], window=controls["window"], filters=filters
+        ),
+        **extra,
+    }
+
+
+@require_GET
+@login_required
+def leaderboard(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    project = project_for_user(request.user, project_id)
+    with project_timezone(project):
+        context = _leaderboard_context(project, LeaderboardForm(request.GET))
+        return render_htmx(request, "leaderboard/project.html", context, fragment="results")
+
+
+@require_POST
+@login_required
+def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    """Fetch the leaderboard live (the sync's service), store the snapshot, show it."""
+    project = project_for_user(request.user, project_id)
+    form = LeaderboardForm(request.POST)
+    status, notice, error = 200, "", ""
+    if form.problems:
+        status, error = 422, "Fix the controls first: " + " ".join(form.problems)
+    else:
+        try:
+            snapshot, created = leaderboard_refresh(project=project, **form.service_kwargs())
+        except LayersAPIError as exc:
+            # A 422 is the API explaining the controls (e.g. a paid metric with an
+            # organic-only source mix): shown next to them, in the API's own words.
+            status = 422 if exc.status == 422 else 502
+            error = f"Layers refused: {_error_text(exc)}"
+        except LayersError as exc:
+            status = 504
+            error = f"No answer from Layers; the stored snapshot is shown. {_error_text(exc)}"
+        else:
+            with project_timezone(project):
+                when = timezone.localtime(timezone.now()).strftime("%H:%M")
+            notice = (
+                f"Fetched live at {when}: a new snapshot was stored."
+                if created
+                else f"Fetched live at {when}: nothing changed since the stored snapshot."
+            )
+    with project_timezone(project):
+        context = _leaderboard_context(project, form, notice=notice, refresh_error=error)
+        if not wants_fragment(request) and not error:
+            messages.success(request, notice)
+            url = reverse("project_leaderboard", kwargs={"project_id": project.layers_id})
+            return redirect(f"{url}?{context['query']}")
+        return render_htmx(
+            request, "leaderboard/project.html", context, fragment="results", status=status
+        )
+
+
+def _leaderboard_csv_rows(
+    rows: Iterable, metric: str, *, with_project: bool = False
+) -> Iterator[list[Any]]:
+    for row in rows:
+        organic, paid = row.organic or {}, row.paid or {}
+        line = [
+            row.rank,
+            f"{row.movement} {row.delta}" if row.movement in ("up", "down") else row.movement,
+            row.title,
+            row.ads_content_id,
+            row.source_type,
+            row.metric_value,
+            metric_value(row.metric_value, metric),
+            organic.get("views"),
+            organic.get("engagementRate"),
+            " ".join(organic.get("platforms", []) or []),
+            paid.get("spend"),
+            paid.get("conversions"),
+            paid.get("roas"),
+            paid.get("cpa"),
+        ]
+        if with_project:
+            line[1:1] = [row.project.name, row.project.layers_id]
+        yield line
+
+
+LEADERBOARD_HEADER = [
+    "rank",
+    "movement",
+    "title",
+    "adsContentId",
+    "sourceType",
+    "metricValue",
+    "shown",
+    "views",
+    "engagementRate",
+    "platforms",
+    "spend",
+    "conversions",
+    "roas",
+    "cpa",
+]
+
+
+@require_GET
+@login_required
+def leaderboard_export(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    """The leaderboard as shown (same controls, same stored snapshot), as CSV."""
+    project = project_for_user(request.user, project_id)
+    form = LeaderboardForm(request.GET)
+    controls = form.service_kwargs()
+    board = leaderboard_get(project=project, **controls)
+    response = HttpResponse(
+        "".join(
+            _csv_stream(LEADERBOARD_HEADER, _leaderboard_csv_rows(board.rows, controls["metric"]))
+        ),
+        content_type="text/csv",
+    )
+    name = _filename(
+        "leaderboard", project.name or project.layers_id, controls["metric"], controls["window"]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _agency_rows(request: HtmxHttpRequest) -> tuple[AgencyLeaderboardForm, dict, list]:
+    form = AgencyLeaderboardForm(request.GET)
+    v = form.values()
+    rows = leaderboard_agency(
+        projects=projects_visible_to(request.user),
+        metric=v["metric"],
+        window=v["window"],
+        limit=v["limit"],
+    )
+    return form, v, rows
+
+
+@require_GET
+@login_required
+def agency_leaderboard(request: HtmxHttpRequest) -> HttpResponse:
+    """Top creatives across every project the user may see, from the newest snapshots."""
+    form, v, rows = _agency_rows(request)
+    context = {
+        "form": form,
+        "problems": form.problems,
+        "rows": rows,
+        "metric": v["metric"],
+        "window": v["window"],
+        "nav": "leaderboard",
+        "export_query": urlencode(
+            {"metric": v["metric"], "window": v["window"], "limit": v["limit"]}
+        ),
+    }
+    return render_htmx(request, "leaderboard/agency.html", context, fragment="results")
+
+
+@require_GET
+@login_required
+def agency_leaderboard_export(request: HtmxHttpRequest) -> HttpResponse:
+    form, v, rows = _agency_rows(request)
+    header = LEADERBOARD_HEADER[:1] + ["project", "projectId"] + LEADERBOARD_HEADER[1:]
+    response = HttpResponse(
+        "".join(_csv_stream(header, _leaderboard_csv_rows(rows, v["metric"], with_project=True))),
+        content_type="text/csv",
+    )
+    name = _filename("agency-leaderboard", v["metric"], v["window"])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

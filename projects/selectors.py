@@ -1,0 +1,179 @@
+"""Reads for the dashboard's project pages, and who may see which project.
+
+Access rule (the issue's "Access"): an account manager sees the projects assigned to them;
+users with ``projects.view_all_projects`` (support, admins; superusers implicitly) see every
+project. Anything else answers 404, never 403, so a project's existence does not leak.
+Projects the API no longer returns (``is_gone``) are hidden from the dashboard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer
+from projects.models import Project
+
+VIEW_ALL_PERMISSION = "projects.view_all_projects"
+
+
+def projects_visible_to(user) -> QuerySet[Project]:
+    """Every project ``user`` may open in the dashboard (gone projects never)."""
+    projects = Project.objects.filter(is_gone=False)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return projects.none()
+    if user.has_perm(VIEW_ALL_PERMISSION):  # True for active superusers too
+        return projects
+    return projects.filter(account_managers=user)
+
+
+def project_for_user(user, project_id: str) -> Project:
+    """The project with Layers id ``project_id`` if ``user`` may see it; Http404 otherwise."""
+    # Never a 500 on a hand-typed URL: NUL is refused by PostgreSQL, ids are at most 64 long.
+    if not isinstance(project_id, str) or not 0 < len(project_id) <= 64 or "\x00" in project_id:
+        raise Http404("No such project.")
+    try:
+        return projects_visible_to(user).get(layers_id=project_id)
+    except Project.DoesNotExist:
+        raise Http404("No such project.") from None
+
+
+def project_zone(project: Project) -> zoneinfo.ZoneInfo | dt_timezone:
+    """The project's timezone; UTC when the API sent one this machine does not know."""
+    name = project.timezone or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC
+
+
+@contextlib.contextmanager
+def project_timezone(project: Project) -> Iterator[None]:
+    """Render dates in the project's timezone (full pages and htmx fragments alike)."""
+    with timezone.override(project_zone(project)):
+        yield
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    """A correlated COUNT(*) subquery: one per project row, no join fan-out between counts."""
+    counted = (
+        queryset.order_by().values("project").annotate(n=Count("pk")).values("n")[:1]
+    )  # grouped by project, so at most one row
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _top_creative(field: str) -> Subquery:
+    top = AdsContent.objects.filter(
+        project=OuterRef("pk"), is_gone=False, is_eligible=True
+    ).order_by("-organic_score", "-layers_id")
+    return Subquery(top.values(field)[:1])
+
+
+def with_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """Annotate content / scored / eligible counts and the current top creative (by score)."""
+    containers = ContentContainer.objects.filter(project=OuterRef("pk"), is_gone=False)
+    ads = AdsContent.objects.filter(project=OuterRef("pk"), is_gone=False)
+    return projects.annotate(
+        content_count=_count(containers),
+        scored_count=_count(ads),
+        eligible_count=_count(ads.filter(is_eligible=True)),
+        top_creative_id=_top_creative("layers_id"),
+        top_creative_title=_top_creative("title"),
+        top_creative_score=_top_creative("organic_score"),
+        top_creative_thumbnail=_top_creative("thumbnail_url"),
+    )
+
+
+def project_list(*, user, q: str = "", status: str = "") -> QuerySet[Project]:
+    """The project list page: visible projects, searched by name or customer id, by status."""
+    projects = projects_visible_to(user)
+    if q:
+        projects = projects.filter(Q(name__icontains=q) | Q(customer_external_id__icontains=q))
+    if status:
+        projects = projects.filter(status=status)
+    return with_counts(projects).order_by("name", "id")
+
+
+def project_statuses(*, user) -> list[str]:
+    """Statuses present among the user's projects (unknown API values included)."""
+    found = set(projects_visible_to(user).values_list("status", flat=True).distinct())
+    return sorted(found | {Project.Status.ACTIVE, Project.Status.ARCHIVED})
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    content_count: int
+    scored_count: int
+    eligible_count: int
+    override_count: int
+    included_low: int
+    excluded_high: int
+
+
+def project_stats(*, project: Project) -> ProjectStats:
+    """Counts for the overview page, in two queries whatever the size of the project."""
+    ads = AdsContent.objects.filter(project=project, is_gone=False).aggregate(
+        scored=Count("pk"),
+        eligible=Count("pk", filter=Q(is_eligible=True)),
+        overrides=Count("pk", filter=~Q(override="")),
+        included_low=Count(
+            "pk", filter=Q(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
+        ),
+        excluded_high=Count(
+            "pk", filter=Q(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
+        ),
+    )
+    content = ContentContainer.objects.filter(project=project, is_gone=False).count()
+    return ProjectStats(
+        content_count=content,
+        scored_count=ads["scored"],
+        eligible_count=ads["eligible"],
+        override_count=ads["overrides"],
+        included_low=ads["included_low"],
+        excluded_high=ads["excluded_high"],
+    )
+
+
+# --- freshness ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the local copy of a project is, for the badge on every project page."""
+
+    state: str  # "ok", "stale", "failed", "never", "archived"
+    synced_at: datetime | None
+    error: str = ""
+
+    @property
+    def is_bad(self) -> bool:
+        return self.state in {"stale", "failed", "never"}
+
+
+def project_freshness(project: Project, *, now: datetime | None = None) -> Freshness:
+    """Red when the last sync failed, never happened, or is older than the threshold.
+
+    Archived projects are read once and then skipped by the sync on purpose (they no longer
+    change), so their age is shown but never flagged.
+    """
+    now = now or timezone.now()
+    ok_at = project.last_sync_ok_at
+    if project.last_sync_error:
+        return Freshness("failed", ok_at, project.last_sync_error)
+    if ok_at is None:
+        return Freshness("never", None)
+    if project.is_archived:
+        return Freshness("archived", ok_at)
+    if now - ok_at > timedelta(minutes=settings.LAYERS_STALE_AFTER_MINUTES):
+        return Freshness("stale", ok_at)
+    return Freshness("ok", ok_at)
