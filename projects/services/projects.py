@@ -25,3 +25,40 @@ def project_archive(*, project: Project, client: LayersClient | None = None) -> 
     project_assert_customer(project=project, client=client)
     client.project_archive(project.layers_id)
     return _store(client.project_get(project.layers_id))
+
+
+def project_create(
+    *,
+    name: str,
+    timezone_name: str,
+    customer_external_id: str = "",
+    user=None,
+    client: LayersClient | None = None,
+) -> Project:
+    """POST /projects with an Idempotency-Key, then sync the new project in."""
+    from layersadmin.layers import new_idempotency_key
+    from projects.services.sync import layers_sync
+
+    client = client or get_client()
+    body = {"name": name, "timezone": timezone_name}
+    if customer_external_id:
+        body["customerExternalId"] = customer_external_id
+    data = client.project_create(data=body, idempotency_key=new_idempotency_key())
+    project = _store(data)
+    layers_sync(project_ids=[project.layers_id], trigger="admin", user=user, client=client)
+    project.refresh_from_db()
+    return project
+
+
+def project_update(
+    *, project: Project, changes: dict, client: LayersClient | None = None
+) -> Project:
+    """PATCH the user-editable fields that changed; store the project as the API returns it."""
+    from layersadmin.layers import new_idempotency_key
+
+    client = client or get_client()
+    project_assert_customer(project=project, client=client)
+    data = client.project_update(
+        project.layers_id, data=changes, idempotency_key=new_idempotency_key()
+    )
+    return _store(data)

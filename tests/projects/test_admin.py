@@ -146,3 +146,44 @@ def test_changelist_query_count_is_constant(
     make(45)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(admin_url(model, "changelist")).status_code == 200
+
+
+def test_create_project_in_layers_then_synced_in(synced, client, support):
+    client.force_login(support)
+    url = reverse("admin:projects_project_create_in_layers")
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"name": "Delta Swim", "timezone": "Europe/Paris", "customer_external_id": "delta-1"}
+    )
+    assert response.status_code == 302
+    project = Project.objects.get(name="Delta Swim")
+    assert (project.timezone, project.customer_external_id) == ("Europe/Paris", "delta-1")
+    assert project.layers_id.startswith("prj_") and project.last_sync_ok_at is not None
+
+
+def test_create_project_refused_by_the_api_shows_the_error(synced, client, support):
+    client.force_login(support)
+    url = reverse("admin:projects_project_create_in_layers")
+    response = client.post(url, {"name": "Bad", "timezone": "Not/AZone"})
+    assert response.status_code == 200 and b"Select a valid choice" in response.content
+    assert not Project.objects.filter(name="Bad").exists()
+
+
+def test_editing_name_goes_through_patch(synced, client, support):
+    client.force_login(support)
+    project = Project.objects.filter(status="active").first()
+    url = admin_url(Project, "change", project.pk)
+    response = client.post(
+        url,
+        {
+            "name": "Renamed Co",
+            "timezone": project.timezone,
+            "customer_external_id": project.customer_external_id,
+            "account_managers": [support.pk],
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    project.refresh_from_db()
+    assert project.name == "Renamed Co"
+    assert project.raw["name"] == "Renamed Co"  # stored from the API's answer
+    assert list(project.account_managers.all()) == [support]
