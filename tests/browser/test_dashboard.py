@@ -9,6 +9,7 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from creatives.models import AdsContent, OverrideAudit
 from projects.models import Project
@@ -67,7 +68,8 @@ def test_gallery_filters_and_load_more(page, live, manager):
         tiles.nth(shown).wait_for()  # (wait_for_function would need eval, which the CSP blocks)
         assert tiles.count() == min(48, total)
         # Keyboard users land on the first new card.
-        assert page.evaluate("document.activeElement.classList.contains('tile')")
+        # Focus moves when htmx settles, a moment after the cards appear: let expect() wait.
+        expect(page.locator(".tile:focus")).to_have_count(1)
     screenshot(page, "04-gallery-filtered-more")
     # The pushed URL is a real page: reloading it shows the same filter.
     page.reload()
