@@ -13,6 +13,32 @@ from layersadmin.layers import LayersClient
 
 pytest_plugins = ["sandbox.pytest_plugin"]
 
+HX = {"HTTP_HX_REQUEST": "true"}  # what htmx sends: ask a view for its fragment
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def manager(client):
+    """An account manager, signed in."""
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="maria")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def project(manager):
+    """A project assigned to ``manager``."""
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory(name="Bluebird Fitness", timezone="America/Denver")
+    project.account_managers.add(manager)
+    return project
+
 
 @pytest.fixture
 def user(django_user_model):

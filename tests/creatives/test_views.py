@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from creatives.models import OverrideAudit
 from creatives.selectors import cursor_encode
-from tests.conftest import grant
+from tests.conftest import HX, grant, html
 from tests.factories import (
     BASE_TIME,
     AdsContentFactory,
@@ -31,25 +31,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def manager(client):
-    user = UserFactory(username="maria")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def project(manager):
-    project = ProjectFactory(name="Bluebird Fitness", timezone="America/Denver")
-    project.account_managers.add(manager)
-    return project
-
-
-def html(response) -> str:
-    return response.content.decode()
 
 
 def item(rank, ads_id, value, **extra):
