@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -339,7 +342,7 @@ def _upsert_projects(items: list[dict[str, Any]], *, fetched_at: datetime) -> An
                 counts.result.unchanged += 1
                 continue
             counts.count(old)
-            to_write.append(Project(**fields, synced_at=now))
+            to_write.append({**fields, "synced_at": now, "is_gone": False})
         _bulk_upsert(Project, to_write, ["layers_id"], PROJECT_FIELDS)
     return counts.result
 
@@ -358,10 +361,6 @@ def _sync_one_project(
         project.refresh_from_db()
         if project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
             result.skipped.append(project.layers_id)  # a concurrent run just did it
-            return
-        if project.is_archived and project.last_sync_ok_at and not full:
-            # Archived projects keep their data upstream but no longer change: read them once.
-            result.skipped.append(project.layers_id)
             return
         Project.objects.filter(pk=project.pk).update(last_sync_started_at=timezone.now())
         try:
@@ -406,13 +405,16 @@ def _sync_content(
     since = _content_since(project, full=full)
     newest = project.content_watermark
     seen: set[str] = set()
-    for page in client.content_pages(project.layers_id, since=p.iso(since) if since else None):
-        page_counts, page_newest = _upsert_containers(project, page)
+    keeper = _LeaseKeeper(lock_name)
+    pages = client.content_pages(project.layers_id, since=p.iso(since) if since else None)
+    for page, rows, invalid in _prefetched(pages, container_fields_from_api, ("created_at",)):
+        page_counts, page_newest = _upsert_containers(project, page, rows)
+        page_counts.invalid += invalid
         counts.add(page_counts)
         seen.update(p.text(item.get("id"), 64) for item in page.items)
         if page_newest and (newest is None or page_newest > newest):
             newest = page_newest
-        lease_renew(lock_name)
+        keeper.renew()
     # Pages come newest first, so the watermark moves only once the walk has reached its end:
     # moved after the first page of a walk that then failed, it would make every later
     # incremental run skip the older pages this one never read (lost rows until --full).
@@ -422,9 +424,13 @@ def _sync_content(
         counts.gone += _mark_gone(ContentContainer.objects.filter(project=project), seen)
 
 
-def _upsert_containers(project: Project, page: Page) -> tuple[TypeCounts, datetime | None]:
+def _upsert_containers(
+    project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
+) -> tuple[TypeCounts, datetime | None]:
+    """Write one page of containers; ``rows`` is the page already mapped (by the prefetch)."""
     counts = _Counts()
-    rows = _valid_rows(page.items, container_fields_from_api, counts, required=("created_at",))
+    if rows is None:
+        rows = _valid_rows(page.items, container_fields_from_api, counts, required=("created_at",))
     if not rows:
         return counts.result, None
     newest = max(fields["created_at"] for fields in rows.values())
@@ -441,7 +447,9 @@ def _upsert_containers(project: Project, page: Page) -> tuple[TypeCounts, dateti
                 counts.result.invalid += 1  # an id that belongs to another project: refuse it
                 continue
             counts.count(old)
-            to_write.append(ContentContainer(**fields, project=project, synced_at=now))
+            to_write.append(
+                {**fields, "project_id": project.pk, "synced_at": now, "is_gone": False}
+            )
         _bulk_upsert(ContentContainer, to_write, ["layers_id"], CONTAINER_FIELDS)
     return counts.result, newest
 
@@ -451,16 +459,24 @@ def _sync_ads_content(
 ) -> None:
     counts = result.count("ads_content")
     seen: set[str] = set()
-    for page in client.ads_content_pages(project.layers_id):
-        counts.add(_upsert_ads_content(project, page))
+    keeper = _LeaseKeeper(lock_name)
+    pages = client.ads_content_pages(project.layers_id)
+    for page, rows, invalid in _prefetched(pages, ads_content_fields_from_api):
+        page_counts = _upsert_ads_content(project, page, rows)
+        page_counts.invalid += invalid
+        counts.add(page_counts)
         seen.update(p.text(item.get("adsContentId"), 64) for item in page.items)
-        lease_renew(lock_name)
+        keeper.renew()
     counts.gone += _mark_gone(AdsContent.objects.filter(project=project), seen)
 
 
-def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
+def _upsert_ads_content(
+    project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
+) -> TypeCounts:
+    """Write one page of scored creatives; ``rows`` is the page already mapped."""
     counts = _Counts()
-    rows = _valid_rows(page.items, ads_content_fields_from_api, counts)
+    if rows is None:
+        rows = _valid_rows(page.items, ads_content_fields_from_api, counts)
     if not rows:
         return counts.result
     now = timezone.now()
@@ -485,7 +501,13 @@ def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
             if old is None or old["organic_score"] != fields["organic_score"]:
                 rescored.append(layers_id)
             to_write.append(
-                AdsContent(**fields, project=project, container_id=container_id, synced_at=now)
+                {
+                    **fields,
+                    "project_id": project.pk,
+                    "container_id": container_id,
+                    "synced_at": now,
+                    "is_gone": False,
+                }
             )
         _bulk_upsert(AdsContent, to_write, ["project", "layers_id"], ADS_FIELDS)
         if rescored:
@@ -494,18 +516,19 @@ def _upsert_ads_content(project: Project, page: Page) -> TypeCounts:
                     "layers_id", "pk"
                 )
             )
-            ScoreSample.objects.bulk_create(
+            _bulk_insert(
+                ScoreSample,
                 [
-                    ScoreSample(
-                        ads_content_id=ids[layers_id],
-                        score=rows[layers_id]["organic_score"],
-                        scored_at=rows[layers_id]["scored_at"],
-                        observed_at=now,
-                    )
+                    {
+                        "ads_content_id": ids[layers_id],
+                        "score": rows[layers_id]["organic_score"],
+                        "scored_at": rows[layers_id]["scored_at"],
+                        "observed_at": now,
+                    }
                     for layers_id in rescored
                     if layers_id in ids
                 ],
-                batch_size=BATCH_SIZE,
+                ["ads_content", "score", "scored_at", "observed_at"],
             )
     return counts.result
 
@@ -532,6 +555,73 @@ def _sync_leaderboards(client: LayersClient, result: SyncResult, project: Projec
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+PREFETCH_PAGES = 2  # pages fetched and mapped ahead of the one being written
+LEASE_RENEW_SECONDS = 60.0
+
+
+def _prefetched(
+    pages: Iterable[Page],
+    mapper: Callable[[dict[str, Any]], dict[str, Any]],
+    required: tuple[str, ...] = (),
+) -> Iterator[tuple[Page, dict[str, dict[str, Any]], int]]:
+    """``(page, mapped rows, invalid items)`` for each page, fetched and mapped on a thread.
+
+    The database releases the GIL while it works, so the next page's HTTP request, JSON
+    decoding and mapping run while this page is written. The thread never touches the
+    database; at most ``PREFETCH_PAGES`` pages wait in the queue (memory stays flat). An
+    error while fetching is raised here, in the caller's thread, when its turn comes.
+    """
+    box: queue.Queue = queue.Queue(maxsize=PREFETCH_PAGES)
+    stop = threading.Event()
+
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                counts = _Counts()
+                rows = _valid_rows(page.items, mapper, counts, required=required)
+                if not put(("page", page, rows, counts.result.invalid)):
+                    return
+            put(("end",))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="layers-sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item[0] == "end":
+                return
+            if item[0] == "error":
+                raise item[1]
+            yield item[1], item[2], item[3]
+    finally:
+        stop.set()  # the consumer stopped early (an error): let the thread end on its own
+
+
+class _LeaseKeeper:
+    """Renews a SQLite sync lease (LEASE_SECONDS long) once a minute, not on every page: each
+    renewal is a commit of its own."""
+
+    def __init__(self, lock_name: str) -> None:
+        self.lock_name = lock_name
+        self.renewed = time.monotonic()
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed >= LEASE_RENEW_SECONDS:
+            lease_renew(self.lock_name)
+            self.renewed = time.monotonic()
 
 
 class _Counts:
@@ -582,15 +672,98 @@ def _unchanged(old: dict | None, fields: dict, fetched_at: datetime, **same: Any
     )
 
 
-def _bulk_upsert(model, objs: list, unique_fields: list[str], update_fields: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE in batches (one statement per batch, both databases)."""
-    model.objects.bulk_create(
-        objs,
-        update_conflicts=True,
-        unique_fields=unique_fields,
-        update_fields=update_fields,
-        batch_size=BATCH_SIZE,
-    )
+def _bulk_upsert(
+    model, rows: list[dict[str, Any]], unique_fields: list[str], update_fields: list[str]
+) -> None:
+    """INSERT ... ON CONFLICT (unique) DO UPDATE SET ... for ``rows`` (dicts of field values).
+
+    The same statement Django's ``bulk_create(update_conflicts=True)`` sends, minus its cost:
+    no model instance per row and no per-value SQL compilation, which made the ORM path spend
+    most of a sync's time in Python (bench/RESULTS.md). Values are adapted with the backend's
+    own adapters (datetimes, JSON), so what is stored is identical.
+    """
+    if rows:
+        _writer(model, tuple(unique_fields), tuple(update_fields)).write(rows)
+
+
+def _bulk_insert(model, rows: list[dict[str, Any]], fields: list[str]) -> None:
+    """A plain multi-row INSERT of ``rows`` (no conflict handling)."""
+    if rows:
+        _writer(model, (), tuple(fields)).write(rows)
+
+
+class _Writer:
+    """One model's upsert statement, built once per process and backend, and its value adapters."""
+
+    def __init__(self, model, unique: tuple[str, ...], update: tuple[str, ...]) -> None:
+        meta = model._meta
+        ops = connection.ops
+        # Every column is inserted (as bulk_create does); only ``update`` is set on conflict.
+        self.fields = [field for field in meta.local_concrete_fields if not field.primary_key]
+        self.keys = [field.attname for field in self.fields]
+        self.defaults = {field.attname: field.get_default for field in self.fields}
+        self.adapters = [self._adapter(field, ops) for field in self.fields]
+        columns = ", ".join(ops.quote_name(field.column) for field in self.fields)
+        # Identifiers come from model metadata (quoted); every value is a parameter.
+        head = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        row_sql = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        conflict = ""
+        if unique:
+            targets = ", ".join(ops.quote_name(meta.get_field(n).column) for n in unique)
+            sets = ", ".join(
+                f"{ops.quote_name(meta.get_field(n).column)} = "
+                f"EXCLUDED.{ops.quote_name(meta.get_field(n).column)}"
+                for n in update
+            )
+            conflict = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+        self.sql = head + row_sql + conflict
+
+    @staticmethod
+    def _adapter(field, ops) -> Callable[[Any], Any] | None:
+        kind = field.get_internal_type()
+        if kind == "JSONField":
+            encoder = field.encoder
+            return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
+        if kind == "DateTimeField":
+            return ops.adapt_datetimefield_value
+        if kind in {
+            "CharField",
+            "TextField",
+            "URLField",
+            "IntegerField",
+            "BigIntegerField",
+            "FloatField",
+            "BooleanField",
+            "ForeignKey",
+            "BigAutoField",
+            "AutoField",
+        }:
+            return None  # the mapping already made these plain Python values
+        return lambda value, field=field: field.get_db_prep_save(value, connection)
+
+    def params(self, row: dict[str, Any]) -> list[Any]:
+        values = []
+        for key, adapt in zip(self.keys, self.adapters, strict=True):
+            value = row[key] if key in row else self.defaults[key]()
+            values.append(value if adapt is None else adapt(value))
+        return values
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        # executemany of a one-row statement: SQLite runs the prepared statement in a C loop and
+        # psycopg pipelines it; both measured faster than multi-row VALUES (bench/RESULTS.md).
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, [self.params(row) for row in rows])
+
+
+_WRITERS: dict[tuple, _Writer] = {}
+
+
+def _writer(model, unique: tuple[str, ...], update: tuple[str, ...]) -> _Writer:
+    key = (connection.vendor, connection.alias, model, unique, update)
+    writer = _WRITERS.get(key)
+    if writer is None:
+        writer = _WRITERS[key] = _Writer(model, unique, update)
+    return writer
 
 
 def _existing(queryset, layers_ids: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:

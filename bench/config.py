@@ -1,0 +1,89 @@
+"""Scales, fixed inputs and paths of the benchmark."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_WORK_DIR = ROOT / "bench" / ".work"
+DEFAULT_JSON = ROOT / "bench" / "results.json"
+
+# The sandbox's main key for every benchmark sandbox (shape lp_test_<16>_<43>).
+API_KEY = "lp_test_BENCHMARKBENCHMA_" + "b" * 43
+SEED = 1
+SECRET_KEY = "bench-only-not-secret-" + "x" * 40
+ADVANCE_HOURS = 1  # measure 3: the virtual clock moves this far before the incremental sync
+TIER = "standard"  # measure 4
+TIER_LATENCY_MS = 50
+TIER_READS_PER_MINUTE = 120  # the standard tier's read-light budget (sandbox/limits.py)
+LOAD_P95_MS = 200.0  # measure 6: the latency bound the held rate must meet
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    projects: int  # projects in the sandbox (one is archived from 4 up)
+    creatives: int  # containers per project = ads-content rows per project
+    naive_projects: int  # the naive baseline writes the first N projects (same data both sides)
+    page_reps: int  # timed requests per dashboard page (after warm-up)
+    passthrough_reps: int  # timed pass-through answers per page
+    passthrough_reps_slow: int  # for the pass-through pages that walk every project
+    load_seconds: float  # the fixed-rate run
+    probe_seconds: float  # each step of the ladder that finds the rate
+    # (projects, creatives) of the two tracemalloc runs; from the small scale up both sizes fill
+    # the API's 200-item pages, so the comparison shows growth with rows, not with page fill.
+    memory_sizes: tuple[tuple[int, int], ...]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SCALES = {
+    "full": Scale(
+        name="full",
+        projects=50,
+        creatives=2000,
+        naive_projects=10,
+        page_reps=60,
+        passthrough_reps=5,
+        passthrough_reps_slow=2,
+        load_seconds=60,
+        probe_seconds=4,
+        memory_sizes=((2, 500), (8, 2000)),
+    ),
+    "small": Scale(
+        name="small",
+        projects=10,
+        creatives=300,
+        naive_projects=10,
+        page_reps=30,
+        passthrough_reps=3,
+        passthrough_reps_slow=2,
+        load_seconds=15,
+        probe_seconds=2,
+        memory_sizes=((2, 200), (8, 800)),
+    ),
+    "tiny": Scale(
+        name="tiny",
+        projects=2,
+        creatives=20,
+        naive_projects=2,
+        page_reps=3,
+        passthrough_reps=1,
+        passthrough_reps_slow=1,
+        load_seconds=2,
+        probe_seconds=0.5,
+        memory_sizes=((2, 5), (2, 20)),
+    ),
+}
+
+
+def env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default

@@ -1,0 +1,198 @@
+"""Measure 6: gunicorn (3 sync workers) on loopback under a fixed-rate (open-loop) load.
+
+The load generator is a small asyncio client in this process (no wrk or locust needed): it
+sends request *i* at ``start + i / rate`` whatever happened to the earlier ones, and times
+each from that scheduled moment, so a server that falls behind shows it in the latencies
+(no coordinated omission). One new connection per request (gunicorn's sync workers close
+each one). The mix cycles over the dashboard pages of measure 5 (GET only), signed in.
+
+The rate is found by a ladder of short probes (x1.5 from 10 req/s) while p95 stays at or
+under the bound with no errors, one step back between the last good and the first bad rate,
+then held for the full run; if the full run misses the bound it is repeated once at 85 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from typing import Any
+
+import requests
+
+from bench.config import LOAD_P95_MS, PYTHON, ROOT
+from bench.pages import percentile
+
+TIMEOUT = 10.0
+MAX_IN_FLIGHT = 512
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, log_path) -> subprocess.Popen:
+    log = open(log_path, "a")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "layersadmin.wsgi", "--workers", "3",
+         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning"],
+        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log_path}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def _fixed_rate(
+    port: int, paths: list[str], cookie: str, rate: float, seconds: float
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    total = max(1, int(rate * seconds))
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    in_flight = 0
+    done_at: list[float] = []
+    requests_bytes = [
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: sessionid={cookie}\r\n"
+            "User-Agent: layersadmin-bench\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        ).encode()
+        for path in paths
+    ]
+
+    async def one(i: int, scheduled: float) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        status = "error"
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", port), TIMEOUT
+            )
+            try:
+                writer.write(requests_bytes[i % len(requests_bytes)])
+                await writer.drain()
+                data = await asyncio.wait_for(reader.read(-1), TIMEOUT)
+            finally:
+                writer.close()
+            status = data[9:12].decode("latin-1") if data.startswith(b"HTTP/") else "garbled"
+        except (TimeoutError, OSError) as exc:
+            errors.append(type(exc).__name__)
+        finally:
+            in_flight -= 1
+        finished = loop.time()
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == "200":
+            latencies.append(finished - scheduled)
+            done_at.append(finished)
+        elif status != "error":
+            errors.append(f"HTTP {status}")
+
+    tasks = []
+    start = loop.time() + 0.05
+    dropped = 0
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if in_flight >= MAX_IN_FLIGHT:
+            dropped += 1
+            continue
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*tasks)
+    end = max(done_at) if done_at else loop.time()
+    ms = [x * 1000 for x in latencies]
+    elapsed = max(1e-9, end - start)
+    return {
+        "target_rps": rate,
+        "seconds": seconds,
+        "sent": len(tasks),
+        "ok": len(latencies),
+        "errors": len(errors) + dropped,
+        "error_kinds": sorted(set(errors))[:10] + (["dropped"] if dropped else []),
+        "statuses": statuses,
+        "achieved_rps": len(latencies) / elapsed,
+        "p50_ms": percentile(ms, 50),
+        "p95_ms": percentile(ms, 95),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": max(ms) if ms else float("nan"),
+    }
+
+
+def fixed_rate(port: int, paths: list[str], cookie: str, rate: float, seconds: float) -> dict:
+    return asyncio.run(_fixed_rate(port, paths, cookie, rate, seconds))
+
+
+def good(result: dict) -> bool:
+    return (
+        result["errors"] == 0
+        and result["p95_ms"] <= LOAD_P95_MS
+        and result["achieved_rps"] >= 0.9 * result["target_rps"]
+    )
+
+
+def run_load(
+    *, paths: list[str], cookie: str, seconds: float, probe_seconds: float, log_path
+) -> dict[str, Any]:
+    port = free_port()
+    proc = start_gunicorn(port, log_path)
+    try:
+        for _ in range(2):  # warm every worker's code paths and connections
+            fixed_rate(port, paths, cookie, rate=20, seconds=max(1.0, len(paths) / 20))
+        probes = []
+        rate, best, worst = 10.0, None, None
+        while rate <= 2000:
+            result = fixed_rate(port, paths, cookie, rate, probe_seconds)
+            probes.append(result)
+            if not good(result):
+                worst = rate
+                break
+            best = rate
+            rate *= 1.5
+        if best is not None and worst is not None:
+            middle = (best * worst) ** 0.5
+            result = fixed_rate(port, paths, cookie, middle, probe_seconds)
+            probes.append(result)
+            if good(result):
+                best = middle
+        if best is None:
+            best = 5.0
+        runs = [fixed_rate(port, paths, cookie, best, seconds)]
+        if not good(runs[-1]):
+            runs.append(fixed_rate(port, paths, cookie, best * 0.85, seconds))
+        final = runs[-1]
+        return {
+            "workers": 3,
+            "paths": paths,
+            "p95_bound_ms": LOAD_P95_MS,
+            "probes": probes,
+            "runs": runs,
+            "held_rps": final["achieved_rps"] if good(final) else 0.0,
+            "final": final,
+            "met": good(final),
+        }
+    finally:
+        stop(proc)
