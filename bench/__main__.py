@@ -12,7 +12,7 @@ from bench.config import DEFAULT_JSON, DEFAULT_WORK_DIR, SCALES
 from bench.report import evaluate, render
 from bench.runner import BenchError, Runner
 
-STEPS = ("naive", "pages", "load", "memory", "tier")
+STEPS = ("naive", "pages", "latency", "load", "memory", "tier")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,7 +112,42 @@ class PageSpec:
         return client.get(self.url, **self.headers)
 
 
-def measure_pages(*, reps: int, passthrough_reps: int, passthrough_reps_slow: int) -> dict:
+def _passthrough(
+    spec: PageSpec, client: Client, live: Live, reps: int, counter: int
+) -> tuple[dict, int]:
+    """Time ``reps`` answers of ``spec`` read live through ``live`` (after one warm-up)."""
+    api = live.client
+    times, calls, statuses, size = [], [], set(), 0
+    with live.request():
+        counter += 1
+        spec.send(client, counter)  # warm-up (connection, code paths, lazy generation)
+    for _ in range(reps):
+        counter += 1
+        before = api.stats.calls
+        with live.request():
+            started = time.perf_counter()
+            response = spec.send(client, counter)
+            times.append(time.perf_counter() - started)
+        calls.append(api.stats.calls - before)
+        statuses.add(response.status_code)
+        size = max(size, len(response.content))
+    result = {
+        **summary_ms(times),
+        "api_calls": max(calls) if calls else 0,
+        "statuses": sorted(statuses),
+        "bytes": size,
+    }
+    return result, counter
+
+
+def measure_pages(
+    *,
+    reps: int,
+    passthrough_reps: int,
+    passthrough_reps_slow: int,
+    latency_base_url: str = "",
+    latency_ms: int = 0,
+) -> dict:
     user = bench_user()
     project = pick_project()
     pid = project.layers_id
@@ -181,8 +216,10 @@ def measure_pages(*, reps: int, passthrough_reps: int, passthrough_reps_slow: in
     client.force_login(user)
     api = get_client()
     live = Live(api)
+    live_slow = Live(get_client(base_url=latency_base_url)) if latency_base_url else None
     results: dict[str, Any] = {
         "project": {"layers_id": pid, "name": project.name},
+        "latency_ms": latency_ms if latency_base_url else None,
         "gallery_deep_page": depth,
         "gallery_deep_items_before": depth_items,
         "pages": {},
@@ -215,26 +252,16 @@ def measure_pages(*, reps: int, passthrough_reps: int, passthrough_reps_slow: in
 
         # Pass-through: the same view, reading live.
         n = passthrough_reps_slow if spec.slow_passthrough else passthrough_reps
-        pt_times, pt_calls, pt_statuses, pt_bytes = [], [], set(), 0
-        with live.request():
-            counter += 1
-            spec.send(client, counter)  # warm-up (connection, code paths)
-        for _ in range(n):
-            counter += 1
-            before = api.stats.calls
-            with live.request():
-                started = time.perf_counter()
-                response = spec.send(client, counter)
-                pt_times.append(time.perf_counter() - started)
-            pt_calls.append(api.stats.calls - before)
-            pt_statuses.add(response.status_code)
-            pt_bytes = max(pt_bytes, len(response.content))
-        passthrough = {
-            **summary_ms(pt_times),
-            "api_calls": max(pt_calls) if pt_calls else 0,
-            "statuses": sorted(pt_statuses),
-            "bytes": pt_bytes,
-        }
+        passthrough, counter = _passthrough(spec, client, live, n, counter)
+
+        # The same pass-through against a sandbox that adds latency to every call (the
+        # standard tier line's 50 ms): closer to a real API over a network. The projects list
+        # is left out: it needs a thousand calls (close to a minute per answer).
+        slow = None
+        if live_slow is not None and spec.name != "projects":
+            slow, counter = _passthrough(
+                spec, client, live_slow, 1 if spec.slow_passthrough else n, counter
+            )
 
         # The floor: the fewest API calls any live answer needs, no rendering.
         floor_result = None
@@ -254,11 +281,15 @@ def measure_pages(*, reps: int, passthrough_reps: int, passthrough_reps_slow: in
             "note": spec.note,
             "cached": cached,
             "passthrough": passthrough,
+            "passthrough_latency": slow,
             "floor": floor_result,
             "ratio_median": passthrough["median_ms"] / cached["median_ms"],
             "ratio_p95": passthrough["p95_ms"] / cached["p95_ms"],
+            "ratio_latency_median": slow["median_ms"] / cached["median_ms"] if slow else None,
         }
     api.close()
+    if live_slow is not None:
+        live_slow.client.close()
     pages = results["pages"]
     results["gallery_queries_first_vs_deep"] = [
         pages["gallery_first"]["cached"]["queries"],

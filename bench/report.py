@@ -219,26 +219,31 @@ def render(results: dict) -> str:
     if any(dbs[e].get("pages") for e in engines):
         lines.append("")
         lines.append(
-            "5. Dashboard pages: server time (ms) median / p95, SQL queries; "
-            "pass-through median, its API calls, ratio, live floor"
+            "5. Dashboard pages: server time (ms) median / p95, SQL queries; pass-through median, "
+            "its API calls, ratio, live floor; pass-through with added latency per call, ratio"
         )
         for e in engines:
             pages = _get(dbs[e], "pages", "pages") or {}
             if not pages:
                 continue
             lines.append(f"  {ENGINE_LABELS.get(e, e)}")
+            latency = _get(dbs[e], "pages", "latency_ms")
             lines.append(
-                f"    {'page':<28}{'median':>9}{'p95':>9}{'queries':>9}"
-                f"{'pass-thru':>11}{'calls':>7}{'ratio':>8}{'floor':>9}"
+                f"    {'page':<24}{'median':>8}{'p95':>8}{'queries':>8}"
+                f"{'pass-thru':>11}{'calls':>7}{'ratio':>8}{'floor':>8}"
+                f"{f'@{latency}ms' if latency else '':>10}{'ratio':>8}"
             )
             for page in pages.values():
                 cached, pt = page["cached"], page["passthrough"]
                 floor = page.get("floor") or {}
+                slow = page.get("passthrough_latency") or {}
                 lines.append(
-                    f"    {page['label'][:27]:<28}{_n(cached['median_ms'], 1):>9}"
-                    f"{_n(cached['p95_ms'], 1):>9}{_n(cached['queries']):>9}"
+                    f"    {page['label'][:23]:<24}{_n(cached['median_ms'], 1):>8}"
+                    f"{_n(cached['p95_ms'], 1):>8}{_n(cached['queries']):>8}"
                     f"{_n(pt['median_ms'], 1):>11}{_n(pt['api_calls']):>7}"
-                    f"{_n(page['ratio_median'], 1, 'x'):>8}{_n(floor.get('median_ms'), 1):>9}"
+                    f"{_n(page['ratio_median'], 1, 'x'):>8}{_n(floor.get('median_ms'), 1):>8}"
+                    f"{_n(slow.get('median_ms'), 0):>10}"
+                    f"{_n(page.get('ratio_latency_median'), 1, 'x'):>8}"
                 )
 
     if any(dbs[e].get("load") for e in engines):

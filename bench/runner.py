@@ -240,15 +240,7 @@ class Runner:
                 result["incremental"] = self.worker("sync", f"{engine}-incremental", main, base)
                 if "pages" not in self.skip:
                     say(f"{engine}: dashboard pages, cached and pass-through")
-                    result["pages"] = self.worker(
-                        "pages", f"{engine}-pages", main, base,
-                        {
-                            "reps": scale.page_reps,
-                            "passthrough_reps": scale.passthrough_reps,
-                            "passthrough_reps_slow": scale.passthrough_reps_slow,
-                            "profile": self.profile_path(f"{engine}-pages"),
-                        },
-                    )  # fmt: skip
+                    result["pages"] = self.pages(engine, main, base)
                 if "load" not in self.skip:
                     say(f"{engine}: load, gunicorn x3, {self.load_seconds:g} s at the held rate")
                     result["load"] = self.worker(
@@ -264,6 +256,27 @@ class Runner:
         finally:
             dbs.cleanup()
         return result
+
+    def pages(self, engine: str, db_url: str, base_url: str) -> dict[str, Any]:
+        opts = {
+            "reps": self.scale.page_reps,
+            "passthrough_reps": self.scale.passthrough_reps,
+            "passthrough_reps_slow": self.scale.passthrough_reps_slow,
+            "profile": self.profile_path(f"{engine}-pages"),
+        }
+        if "latency" in self.skip:
+            return self.worker("pages", f"{engine}-pages", db_url, base_url, opts)
+        # A second sandbox, same seed and size, adding TIER_LATENCY_MS to every call: the
+        # pass-through measured again as it would be over a network (a line of its own).
+        with SandboxProcess(
+            projects=self.scale.projects,
+            creatives=self.scale.creatives,
+            latency_ms=TIER_LATENCY_MS,
+            log_path=self.work_dir / "logs" / f"{engine}-latency-sandbox.log",
+        ) as slow:
+            slow.warm()
+            opts.update({"latency_base_url": slow.base_url, "latency_ms": TIER_LATENCY_MS})
+            return self.worker("pages", f"{engine}-pages", db_url, base_url, opts)
 
     def run_memory(self, engine: str, dbs: Database) -> list[dict[str, Any]]:
         runs = []

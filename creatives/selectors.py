@@ -36,6 +36,10 @@ from layersadmin.layers import payload as p
 from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
+# Stored payloads the list pages never show: deferred, so a page does not load and decode a
+# JSON document per row it lists (the raw payload is the largest column of both tables).
+LIST_DEFERRED = ("raw",)
+CREATIVE_LIST_DEFERRED = ("raw", "organic_performance", "ad_performance")
 CREATIVES_PAGE_SIZE = 50
 SPARK_SAMPLES = 30  # the trend line shows the last 30 observed scores
 
@@ -163,7 +167,7 @@ def container_page(
         containers = containers.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, layers_id__lt=layers_id)
         )
-    page = _page(list(containers[: size + 1]), size, gallery_cursor)
+    page = _page(list(containers.defer(*LIST_DEFERRED)[: size + 1]), size, gallery_cursor)
     page.total = total
     return page
 
@@ -262,7 +266,8 @@ def creative_queryset(
 
 
 def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
-    """What a creatives table row shows beyond its columns: trend and who overrode it here."""
+    """What a creatives table row shows beyond its columns: trend and who overrode it here
+    (one row; a page uses ``attach_local_authors``, one query for all its rows)."""
     last_change = OverrideAudit.objects.filter(
         ads_content=OuterRef("pk"), outcome=OverrideAudit.Outcome.SUCCEEDED
     ).order_by("-created_at", "-id")
@@ -272,6 +277,42 @@ def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
         local_set_key=Subquery(last_change.values("response_set_by")[:1]),
         local_set_at=Subquery(last_change.values("created_at")[:1]),
     )
+
+
+def attach_local_authors(rows: list[AdsContent]) -> list[AdsContent]:
+    """Set what ``with_row_details`` annotates (the last successful override made here: who,
+    what, the key prefix the API recorded, when) for a page of rows in one query.
+
+    One plain query for the page instead of four correlated subqueries per row: the same
+    answer, without the cost of compiling and running those subqueries for every page.
+    """
+    latest: dict[int, dict[str, Any]] = {}
+    if rows:
+        audits = (
+            OverrideAudit.objects.filter(
+                ads_content_id__in=[row.pk for row in rows],
+                outcome=OverrideAudit.Outcome.SUCCEEDED,
+            )
+            .order_by("ads_content_id", "-created_at", "-id")
+            .values_list(
+                "ads_content_id",
+                "user__username",
+                "after_override",
+                "response_set_by",
+                "created_at",
+            )
+        )
+        for ads_content_id, username, after, key, at in audits:
+            latest.setdefault(
+                ads_content_id, {"by": username, "after": after, "key": key, "at": at}
+            )
+    for row in rows:
+        found = latest.get(row.pk, {})
+        row.local_set_by = found.get("by")
+        row.local_set_after = found.get("after")
+        row.local_set_key = found.get("key")
+        row.local_set_at = found.get("at")
+    return rows
 
 
 def attach_trends(rows: list[AdsContent]) -> list[AdsContent]:
@@ -304,7 +345,11 @@ def creative_page(
     total = rows.count() if with_total else None
     if cursor is not None:
         rows = rows.filter(_after(sort, *cursor))
-    page = _page(list(with_row_details(rows)[: size + 1]), size, lambda r: creative_cursor(r, sort))
+    rows = rows.defer(*CREATIVE_LIST_DEFERRED)
+    page = _page(list(rows[: size + 1]), size, lambda r: creative_cursor(r, sort))
+    for row in page.items:
+        row.project = project  # the page's own project, not joined on every row
+    attach_local_authors(page.items)
     attach_trends(page.items)
     page.total = total
     return page
@@ -570,24 +615,44 @@ def _synced_leaderboards() -> set[str]:
 def leaderboard_agency(
     *, projects: QuerySet[Project], metric: str, window: str, limit: int = 25
 ) -> list[LeaderboardRow]:
-    """Top creatives across ``projects`` from each one's newest default snapshot."""
-    snapshots = _latest_per_key(
-        LeaderboardSnapshot.objects.filter(
-            project__in=projects, metric=metric, window=window, filters_key=""
+    """Top creatives across ``projects`` from each one's newest default snapshot.
+
+    Every stored item is ranked on its metric value (a cheap read of two fields); only the
+    ``limit`` that make the list are cleaned into rows (50 projects store 1,250 items, the
+    page shows 25).
+    """
+    snapshots = (
+        _latest_per_key(
+            LeaderboardSnapshot.objects.filter(
+                project__in=projects, metric=metric, window=window, filters_key=""
+            )
         )
-    ).select_related("project")
-    rows: list[LeaderboardRow] = []
-    for snapshot in snapshots:
-        for row in leaderboard_rows(snapshot.items):
-            if row.metric_value is None:
-                continue
-            row.project, row.snapshot, row.project_rank = snapshot.project, snapshot, row.rank
-            rows.append(row)
-    # Highest value first; ties keep each project's own order (the API's tie-break).
-    rows.sort(
-        key=lambda r: (-(r.metric_value or 0.0), r.project.name, r.project.pk, r.project_rank)
+        .select_related("project")
+        .defer("raw", "project__raw")
     )
-    rows = rows[:limit]
+    candidates: list[tuple[tuple, dict, LeaderboardSnapshot]] = []
+    for snapshot in snapshots:
+        ranked = []
+        items = snapshot.items if isinstance(snapshot.items, list) else []
+        for position, item in enumerate(items, start=1):  # as leaderboard_rows numbers them
+            if not isinstance(item, dict):
+                continue
+            value = p.number(item.get("metricValue"), default=None)
+            if value is None:
+                continue
+            rank = p.integer(item.get("rank"))
+            ranked.append((rank if rank and rank > 0 else position, value, item))
+        ranked.sort(key=lambda entry: entry[0])  # each project's own order, as shown there
+        project = snapshot.project
+        for rank, value, item in ranked:
+            # Highest value first; ties keep each project's own order (the API's tie-break).
+            candidates.append(((-(value or 0.0), project.name, project.pk, rank), item, snapshot))
+    candidates.sort(key=lambda entry: entry[0])
+    rows: list[LeaderboardRow] = []
+    for key, item, snapshot in candidates[:limit]:
+        row = leaderboard_rows([item])[0]
+        row.project, row.snapshot, row.project_rank = snapshot.project, snapshot, key[3]
+        rows.append(row)
     for position, row in enumerate(rows, start=1):
         row.rank, row.movement = position, MOVE_SAME
     _scale_bars(rows)
