@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -274,9 +274,12 @@ def creative_detail(request: HtmxHttpRequest, project_id: str, ads_content_id: s
 
 
 def _safe_next(request: HtmxHttpRequest, candidate: str, default: str) -> str:
+    # Only a local path ("/…", never "//host" or "\\host"): anything else is not ours to follow.
+    if not candidate.startswith("/") or candidate[1:2] in ("/", "\\"):
+        return default
     if any(ord(c) < 32 for c in candidate):
         return default
-    if candidate and url_has_allowed_host_and_scheme(
+    if url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
@@ -358,7 +361,7 @@ def creative_override(
             messages.error(request, f"{creative.title or creative.layers_id}: {error}")
         else:
             messages.success(request, f"{creative.title or creative.layers_id}: {done}")
-        return redirect(return_to)
+        return HttpResponseRedirect(return_to)
 
     panel = request.POST.get("fragment") == "panel"
     with project_timezone(project):

@@ -163,8 +163,8 @@ class Freshness:
 def project_freshness(project: Project, *, now: datetime | None = None) -> Freshness:
     """Red when the last sync failed, never happened, or is older than the threshold.
 
-    Archived projects are read once and then skipped by the sync on purpose (they no longer
-    change), so their age is shown but never flagged.
+    Archived projects get no new content and cannot be overridden: their age is shown, never
+    flagged.
     """
     now = now or timezone.now()
     ok_at = project.last_sync_ok_at

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 
 from layersadmin.layers import LayersClient
 
-pytest_plugins = ["sandbox.pytest_plugin"]
+pytest_plugins = ["sandbox.pytest_plugin", "tests.browser.fixtures"]
 
 HX = {"HTTP_HX_REQUEST": "true"}  # what htmx sends: ask a view for its fragment
 

@@ -108,6 +108,11 @@ class LayersClient:
         pacer: RatePacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # The key goes into the session's headers first and its name is dropped at once, so no
+        # frame local holds it should anything below raise (a traceback shows frame locals).
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {api_key}"
+        del api_key
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.max_attempts = max(1, max_attempts)
@@ -119,13 +124,11 @@ class LayersClient:
         self._sleep = sleep
         self._stats_lock = threading.Lock()
         self._tier_known = False
-        self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update(
             {
-                "Authorization": f"Bearer {api_key}",
                 "User-Agent": f"layersadmin/{__version__} (+python-requests)",
                 "Accept": "application/json",
             }
@@ -443,16 +446,21 @@ def new_idempotency_key() -> str:
 
 
 def get_client(**overrides: Any) -> LayersClient:
-    """Build a client from settings at call time (never at import)."""
+    """Build a client from settings at call time (never at import).
+
+    The configured key is read inside the call, never kept in a local: a traceback through
+    this frame (a wrong option, say) shows its locals on error pages and in mailed reports.
+    """
     from django.conf import settings
 
     options: dict[str, Any] = {
         "base_url": settings.LAYERS_API_BASE_URL,
-        "api_key": settings.LAYERS_API_KEY,
         "connect_timeout": settings.LAYERS_API_CONNECT_TIMEOUT,
         "read_timeout": settings.LAYERS_API_READ_TIMEOUT,
         "max_attempts": settings.LAYERS_API_MAX_ATTEMPTS,
         "backoff_base": settings.LAYERS_API_BACKOFF_BASE,
     }
     options.update(overrides)
-    return LayersClient(**options)
+    if "api_key" in options:
+        return LayersClient(**options)
+    return LayersClient(api_key=settings.LAYERS_API_KEY, **options)

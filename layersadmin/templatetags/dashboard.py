@@ -43,6 +43,8 @@ def _trim(text: str) -> str:
 
 def _half_up(number: float, places: int = 1) -> float:
     """Round as people do (1.25 -> 1.3), not to even as round() does."""
+    if not math.isfinite(number) or abs(number) >= 1e15:
+        return round(number, places)  # past a float's exact digits; quantize would raise
     quantum = Decimal(1).scaleb(-places)
     return float(Decimal(repr(number)).quantize(quantum, rounding=ROUND_HALF_UP))
 
@@ -68,7 +70,9 @@ def compact(value: Any) -> str:
 def percent(value: Any) -> str:
     """A rate (0.061) as a percentage: "6.1 %"."""
     number = _number(value)
-    return MISSING if number is None else f"{_half_up(number * 100):.1f} %"
+    if number is None or not math.isfinite(number * 100):
+        return MISSING
+    return f"{_half_up(number * 100):.1f} %"
 
 
 @register.filter

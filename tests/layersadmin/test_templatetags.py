@@ -63,6 +63,16 @@ def test_money_percent_score_and_integer():
     assert d.duration(-5) == "–"
 
 
+@pytest.mark.parametrize("value", [1e27, 1e308, -1e300, 12345678901234567890.0])
+def test_numbers_too_big_to_round_exactly_still_render(value):
+    """An API that sends 1e308 must not turn a leaderboard into a 500 (quantize raised)."""
+    for metric in ("roas", "views", "engagement_rate", "unknown_metric"):
+        assert d.metric_value(value, metric)
+    assert d.compact(value).endswith("B")
+    assert d.percent(1e308) == "–"  # x100 overflows to inf: nothing sensible to show
+    assert d.times(value).endswith("×")
+
+
 def test_sparkline_points_scale_to_the_series():
     points = d.sparkline([1.0, 5.0, 3.0], "90x24").split()
     assert points == ["2.0,22.0", "45.0,2.0", "88.0,12.0"]
