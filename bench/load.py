@@ -14,55 +14,14 @@ then held for the full run; if the full run misses the bound it is repeated once
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import time
 from typing import Any
 
-import requests
-
-from bench.config import LOAD_P95_MS, PYTHON, ROOT
+from bench.config import LOAD_P95_MS
 from bench.pages import percentile
+from bench.servers import Gunicorn
 
 TIMEOUT = 10.0
 MAX_IN_FLIGHT = 512
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int, log_path) -> subprocess.Popen:
-    log = open(log_path, "a")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "layersadmin.wsgi", "--workers", "3",
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log_path}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 async def _fixed_rate(
@@ -71,6 +30,7 @@ async def _fixed_rate(
     loop = asyncio.get_running_loop()
     total = max(1, int(rate * seconds))
     latencies: list[float] = []
+    by_path: dict[str, list[float]] = {path: [] for path in paths}
     statuses: dict[str, int] = {}
     errors: list[str] = []
     in_flight = 0
@@ -106,6 +66,7 @@ async def _fixed_rate(
         statuses[status] = statuses.get(status, 0) + 1
         if status == "200":
             latencies.append(finished - scheduled)
+            by_path[paths[i % len(paths)]].append((finished - scheduled) * 1000)
             done_at.append(finished)
         elif status != "error":
             errors.append(f"HTTP {status}")
@@ -139,6 +100,10 @@ async def _fixed_rate(
         "p95_ms": percentile(ms, 95),
         "p99_ms": percentile(ms, 99),
         "max_ms": max(ms) if ms else float("nan"),
+        "by_path": {
+            path: {"n": len(v), "p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95)}
+            for path, v in by_path.items()
+        },
     }
 
 
@@ -157,9 +122,8 @@ def good(result: dict) -> bool:
 def run_load(
     *, paths: list[str], cookie: str, seconds: float, probe_seconds: float, log_path
 ) -> dict[str, Any]:
-    port = free_port()
-    proc = start_gunicorn(port, log_path)
-    try:
+    with Gunicorn("layersadmin.wsgi", workers=3, log_path=log_path) as server:
+        port = server.port
         for _ in range(2):  # warm every worker's code paths and connections
             fixed_rate(port, paths, cookie, rate=20, seconds=max(1.0, len(paths) / 20))
         probes = []
@@ -179,7 +143,15 @@ def run_load(
             if good(result):
                 best = middle
         if best is None:
-            best = 5.0
+            # Not even the first step held: go down until one does (or give up at 1 req/s).
+            rate = 10.0
+            while best is None and rate > 1.0:
+                rate /= 1.5
+                result = fixed_rate(port, paths, cookie, rate, probe_seconds)
+                probes.append(result)
+                if good(result):
+                    best = rate
+            best = best or 1.0
         runs = [fixed_rate(port, paths, cookie, best, seconds)]
         if not good(runs[-1]):
             runs.append(fixed_rate(port, paths, cookie, best * 0.85, seconds))
@@ -194,5 +166,3 @@ def run_load(
             "final": final,
             "met": good(final),
         }
-    finally:
-        stop(proc)

@@ -263,7 +263,9 @@ class Runner:
             "passthrough_reps": self.scale.passthrough_reps,
             "passthrough_reps_slow": self.scale.passthrough_reps_slow,
             "profile": self.profile_path(f"{engine}-pages"),
+            "log_dir": str(self.work_dir / "logs" / engine),
         }
+        (self.work_dir / "logs" / engine).mkdir(parents=True, exist_ok=True)
         if "latency" in self.skip:
             return self.worker("pages", f"{engine}-pages", db_url, base_url, opts)
         # A second sandbox, same seed and size, adding TIER_LATENCY_MS to every call: the

@@ -167,6 +167,8 @@ def task_pages(opts: dict) -> dict:
         reps=opts["reps"],
         passthrough_reps=opts["passthrough_reps"],
         passthrough_reps_slow=opts["passthrough_reps_slow"],
+        base_url=os.environ["LAYERS_API_BASE_URL"],
+        log_dir=opts["log_dir"],
         latency_base_url=opts.get("latency_base_url", ""),
         latency_ms=opts.get("latency_ms", 0),
     )
