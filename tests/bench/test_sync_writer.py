@@ -1,0 +1,95 @@
+"""The sync's fast write path (projects/services/sync.py, ``_Writer``), which the benchmark
+made necessary: it must store exactly what Django's own bulk upsert stored, on both
+databases, and fall back to the upsert when rows it was told are new turn out to exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.forms.models import model_to_dict
+
+from creatives.models import AdsContent, ContentContainer, ScoreSample
+from projects.services import sync
+from tests.factories import ContentContainerFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+WHEN = dt.datetime(2026, 10, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+def container_row(project, layers_id: str, **changes) -> dict:
+    row = {
+        "layers_id": layers_id,
+        "project_id": project.pk,
+        "status": "completed",
+        "format": "slideshow-builder",
+        "caption": "Tabs\tand\nnew lines, quotes \" ' and unicode ✓",
+        "creative_type": "generated",
+        "ads_enrollment": "auto",
+        "approval_status": "approved",
+        "created_at": WHEN,
+        "completed_at": WHEN + dt.timedelta(minutes=4),
+        "preview_kind": "slideshow",
+        "preview_url": "https://example.com/a.svg",
+        "thumbnail_url": "https://example.com/t.svg",
+        "image_urls": ["https://example.com/1.svg", "https://example.com/2.svg"],
+        "video_url": "",
+        "duration_ms": None,
+        "aspect_ratio": "9:16",
+        "raw": {"id": layers_id, "nested": {"list": [1, 2.5, None, True]}, "text": "é\\\\x"},
+        "synced_at": WHEN,
+        "is_gone": False,
+    }
+    row.update(changes)
+    return row
+
+
+def test_writer_stores_what_the_orm_stores():
+    project = ProjectFactory()
+    via_orm = container_row(project, "cnt_orm")
+    ContentContainer.objects.create(
+        **{k.removesuffix("_id") if k == "project_id" else k: v for k, v in via_orm.items()}
+        | {"project": project}
+    )
+    sync._bulk_upsert(
+        ContentContainer,
+        [container_row(project, "cnt_fast")],
+        ["layers_id"],
+        sync.CONTAINER_FIELDS,
+        new=True,
+    )
+    orm = model_to_dict(ContentContainer.objects.get(layers_id="cnt_orm"), exclude=["id"])
+    fast = model_to_dict(ContentContainer.objects.get(layers_id="cnt_fast"), exclude=["id"])
+    orm["layers_id"] = fast["layers_id"] = ""
+    orm["raw"]["id"] = fast["raw"]["id"] = ""
+    assert fast == orm
+    assert ContentContainer.objects.get(layers_id="cnt_fast").created_at == WHEN
+
+
+def test_rows_said_to_be_new_that_exist_are_upserted_not_refused():
+    existing = ContentContainerFactory(caption="old caption")
+    row = container_row(existing.project, existing.layers_id, caption="new caption")
+    sync._bulk_upsert(ContentContainer, [row], ["layers_id"], sync.CONTAINER_FIELDS, new=True)
+    existing.refresh_from_db()
+    assert existing.caption == "new caption"
+    assert ContentContainer.objects.filter(layers_id=existing.layers_id).count() == 1
+
+
+def test_plain_insert_of_new_rows():
+    container = ContentContainerFactory()
+    ads = AdsContent.objects.create(
+        project=container.project,
+        container=container,
+        layers_id="ads-1",
+        source_type="content_container",
+        scoring_pool="generated",
+        organic_score=4.5,
+        synced_at=WHEN,
+    )
+    sync._bulk_insert(
+        ScoreSample,
+        [{"ads_content_id": ads.pk, "score": 4.5, "scored_at": WHEN, "observed_at": WHEN}] * 3,
+        ["ads_content", "score", "scored_at", "observed_at"],
+    )
+    assert list(ScoreSample.objects.values_list("score", "scored_at")) == [(4.5, WHEN)] * 3
