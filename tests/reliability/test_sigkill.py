@@ -36,27 +36,53 @@ KILLS = 10
 KILL_SEED = 2026
 
 
+def _run_seconds(run: SyncRun) -> float:
+    return (run.finished_at - run.started_at).total_seconds()
+
+
+def _wait_for_run_start(proc: subprocess.Popen, after_id: int) -> SyncRun | None:
+    """The SyncRun the process opened (it is syncing now), or None if it ended first."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run = SyncRun.objects.filter(pk__gt=after_id).order_by("-pk").first()
+        if run is not None or proc.poll() is not None:
+            return run
+        time.sleep(0.02)
+    return None
+
+
 def test_sync_killed_at_random_points_then_rerun_converges():
     rng = random.Random(KILL_SEED)
     with SandboxProcess(
         seed=5, projects=5, creatives_per_project=250, tier="unlimited", latency_ms=40
     ) as sandbox:
         env = subprocess_env(sandbox.base_url, sandbox.keys["main"])
+        # How long a run takes (the first run reads everything, the second is incremental),
+        # so the kills can land anywhere inside a run however fast the machine is.
+        took = {}
+        for kind in ("--full", "incremental"):
+            control(sandbox, "advance", params={"hours": 2})
+            done = manage("sync_layers", "--quiet", *([kind] if kind == "--full" else []), env=env)
+            assert done.wait(timeout=300) == 0, done.communicate()
+            took[kind] = _run_seconds(SyncRun.objects.order_by("-pk").first())
         killed, finished, delays = 0, 0, []
         for i in range(KILLS):
-            if i:  # the world moves on, so every run has writes to make
-                control(sandbox, "advance", params={"hours": 2})
+            control(sandbox, "advance", params={"hours": 2})  # every run has writes to make
             # Every other run is --full: it re-reads every page, so it runs longer.
-            args = ["sync_layers", "--quiet", *(["--full"] if i % 2 else [])]
-            proc = manage(*args, env=env)
-            delay = round(rng.uniform(0.6, 3.0), 2)
+            kind = "--full" if i % 2 else "incremental"
+            last_id = SyncRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            proc = manage("sync_layers", "--quiet", *([kind] if i % 2 else []), env=env)
+            run = _wait_for_run_start(proc, last_id)
+            delay = round(rng.uniform(0.0, 0.9) * took[kind], 3)
             delays.append(delay)
-            try:
-                proc.wait(timeout=delay)
-                finished += 1
-            except subprocess.TimeoutExpired:
+            time.sleep(delay)
+            if proc.poll() is None and run is not None:
                 os.kill(proc.pid, signal.SIGKILL)
-                killed += 1
+                run.refresh_from_db()
+                killed += run.status == SyncRun.Status.RUNNING  # it died mid-run
+                finished += run.status != SyncRun.Status.RUNNING
+            else:
+                finished += 1
             proc.communicate(timeout=30)
         rows_before_rerun = AdsContent.objects.count()
 
@@ -79,6 +105,7 @@ def test_sync_killed_at_random_points_then_rerun_converges():
         record_figure(
             "sigkill",
             kills_attempted=KILLS,
+            run_seconds={k: round(v, 2) for k, v in took.items()},
             killed_mid_run=killed,
             finished_before_kill=finished,
             kill_delays_s=delays,
