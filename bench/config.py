@@ -53,7 +53,7 @@ SCALES = {
         passthrough_reps=5,
         passthrough_reps_slow=2,
         load_seconds=60,
-        probe_seconds=4,
+        probe_seconds=6,
         memory_sizes=((2, 1000), (8, 2000)),
     ),
     "small": Scale(

@@ -159,6 +159,10 @@ def render(results: dict) -> str:
     row("wall time (s)", [_n(_get(dbs[e], "full_sync", "wall_s"), 1) for e in engines])
     row("rows/s  [target >= 3,000]", [_n(_get(dbs[e], "full_sync", "rows_per_s")) for e in engines])
     row("API calls", [_n(_get(dbs[e], "full_sync", "api_calls")) for e in engines])
+    row("CPU: sync process / sandbox serving it (s)", [
+        f"{_n(_get(dbs[e], 'full_sync', 'cpu_s'), 1)} / "
+        f"{_n(_get(dbs[e], 'full_sync', 'sandbox_cpu_s'), 1)}" for e in engines
+    ])  # fmt: skip
     row(
         "peak RSS of the sync process (MB)",
         [_n(_get(dbs[e], "full_sync", "rss_peak_mb")) for e in engines],
@@ -262,6 +266,10 @@ def render(results: dict) -> str:
             ],
         )
         row("errors", [_n(_get(dbs[e], "load", "final", "errors")) for e in engines])
+        row("p95 of / alone (ms)", [
+            _n(_get(dbs[e], "load", "final", "by_path", "/", "p95_ms")) for e in engines
+        ])  # fmt: skip
+        row("p95 of the other pages, worst path (ms)", [_worst_other(dbs[e]) for e in engines])
 
     if any(dbs[e].get("memory") for e in engines):
         head("Memory: sync under tracemalloc at two sizes (peak of Python allocations)")
@@ -295,6 +303,12 @@ def render(results: dict) -> str:
             f"{shown:>12}  {t['bound']}{why}"
         )
     return "\n".join(lines)
+
+
+def _worst_other(db: dict) -> str:
+    paths = _get(db, "load", "final", "by_path") or {}
+    values = [v["p95_ms"] for path, v in paths.items() if path != "/" and v.get("n")]
+    return _n(max(values)) if values else "–"
 
 
 def _get_list(db: dict, index: int, key: str):

@@ -167,6 +167,16 @@ class Runner:
             raise BenchError(f"step {label} ({task}) failed, exit {proc.returncode}:\n{tail}")
         return json.loads(out.read_text())
 
+    def sync_step(
+        self, sandbox: SandboxProcess, task: str, label: str, db_url: str, opts: dict | None = None
+    ) -> dict[str, Any]:
+        """A worker step against ``sandbox``, with the CPU the sandbox spent serving it (the
+        stand-in API shares the machine's cores with the code being measured)."""
+        before = sandbox.cpu_seconds()
+        result = self.worker(task, label, db_url, sandbox.base_url, opts)
+        result["sandbox_cpu_s"] = sandbox.cpu_seconds() - before
+        return result
+
     def profile_path(self, label: str) -> str | None:
         return str(self.work_dir / "profiles" / f"{label}.html") if self.profile else None
 
@@ -213,31 +223,33 @@ class Runner:
                 base = sandbox.base_url
                 if "naive" not in self.skip:
                     say(f"{engine}: naive baseline, {len(subset)} projects")
-                    result["naive"] = self.worker(
-                        "naive", f"{engine}-naive", dbs.fresh("naive"), base,
+                    result["naive"] = self.sync_step(
+                        sandbox, "naive", f"{engine}-naive", dbs.fresh("naive"),
                         {"project_ids": subset},
                     )  # fmt: skip
                     dbs.drop("naive")
                     if len(subset) < len(ids):
                         say(f"{engine}: sync of the same {len(subset)} projects")
-                        result["subset_sync"] = self.worker(
-                            "sync", f"{engine}-subset-sync", dbs.fresh("subset"), base,
+                        result["subset_sync"] = self.sync_step(
+                            sandbox, "sync", f"{engine}-subset-sync", dbs.fresh("subset"),
                             {"project_ids": subset},
                         )  # fmt: skip
                         dbs.drop("subset")
                 main = dbs.fresh("main")
                 say(f"{engine}: full sync")
-                result["full_sync"] = self.worker(
-                    "sync", f"{engine}-full-sync", main, base,
+                result["full_sync"] = self.sync_step(
+                    sandbox, "sync", f"{engine}-full-sync", main,
                     {"profile": self.profile_path(f"{engine}-full-sync")},
                 )  # fmt: skip
                 if "naive" not in self.skip and "subset_sync" not in result:
                     result["subset_sync"] = result["full_sync"]
                 say(f"{engine}: re-sync, no upstream change")
-                result["resync"] = self.worker("sync", f"{engine}-resync", main, base)
+                result["resync"] = self.sync_step(sandbox, "sync", f"{engine}-resync", main)
                 result["advance"] = sandbox.advance(ADVANCE_HOURS)
                 say(f"{engine}: incremental sync after advancing {ADVANCE_HOURS} h")
-                result["incremental"] = self.worker("sync", f"{engine}-incremental", main, base)
+                result["incremental"] = self.sync_step(
+                    sandbox, "sync", f"{engine}-incremental", main
+                )
                 if "pages" not in self.skip:
                     say(f"{engine}: dashboard pages, cached and pass-through")
                     result["pages"] = self.pages(engine, main, base)

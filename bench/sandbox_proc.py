@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -104,6 +106,15 @@ class SandboxProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.session.close()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the sandbox process has used so far (user + system)."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
 
     # --- the API and the control surface ----------------------------------------------------
 
