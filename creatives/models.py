@@ -17,8 +17,11 @@ ELIGIBILITY_THRESHOLD = 4.0  # organicScore >= 4.0 passes the gate (REFERENCE 7.
 class ContentContainer(SyncedModel):
     """A Layers content container (`GET /v1/projects/{id}/content`): one piece of creative."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="containers")
-    status = models.CharField(max_length=32, db_index=True)
+    # No index of its own on project: the gallery index below starts with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="containers", db_index=False
+    )
+    status = models.CharField(max_length=32)
     format = models.CharField(max_length=64, blank=True, default="")
     caption = models.TextField(blank=True, default="")
     creative_type = models.CharField(max_length=32, blank=True, default="")
@@ -60,7 +63,10 @@ class AdsContent(SyncedModel):
         INCLUDE = "include"
         EXCLUDE = "exclude"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ads_contents")
+    # No index of its own on project: the unique (project, layers_id) starts with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="ads_contents", db_index=False
+    )
     container = models.ForeignKey(
         ContentContainer,
         null=True,
@@ -69,18 +75,18 @@ class AdsContent(SyncedModel):
         related_name="ads_contents",
         help_text="The container this creative was made from, when its source is one.",
     )
-    source_type = models.CharField(max_length=32, db_index=True)
+    source_type = models.CharField(max_length=32)
     source_id = models.CharField(max_length=64, blank=True, default="")
     platform_post_id = models.CharField(max_length=64, blank=True, default="")
     title = models.CharField(max_length=500, blank=True, default="")
     thumbnail_url = models.URLField(max_length=1000, blank=True, default="")
-    scoring_pool = models.CharField(max_length=32, db_index=True)
+    scoring_pool = models.CharField(max_length=32)
     organic_score = models.FloatField(db_index=True)
     scored_at = models.DateTimeField(null=True, blank=True)
     scoring_version = models.IntegerField(null=True, blank=True)
     is_eligible = models.BooleanField(default=False)
     eligibility_reason = models.CharField(max_length=255, blank=True, default="")
-    override = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    override = models.CharField(max_length=16, blank=True, default="")
     override_note = models.TextField(blank=True, default="")
     override_set_by = models.CharField(max_length=255, blank=True, default="")
     override_set_at = models.DateTimeField(null=True, blank=True)
@@ -100,6 +106,11 @@ class AdsContent(SyncedModel):
         indexes = [
             models.Index(fields=["project", "-organic_score", "-layers_id"], name="ads_by_score"),
             models.Index(fields=["project", "-scored_at", "-layers_id"], name="ads_by_scored_at"),
+            # Overridden creatives across projects (admin's filter): few rows, so a partial
+            # index, which the sync's writes of rows without an override never touch.
+            models.Index(
+                fields=["override"], condition=~models.Q(override=""), name="ads_overridden"
+            ),
         ]
         permissions = [("change_override", "Can include or exclude a creative from ads")]
 

@@ -411,7 +411,9 @@ def _sync_content(
     seen: set[str] = set()
     keeper = _LeaseKeeper(lock_name)
     pages = client.content_pages(project.layers_id, since=p.iso(since) if since else None)
-    for page, rows, invalid in _prefetched(pages, container_fields_from_api, ("created_at",)):
+    writer = _writer(ContentContainer, ("layers_id",), tuple(CONTAINER_FIELDS))
+    mapped = _prefetched(pages, container_fields_from_api, writer, ("created_at",))
+    for page, rows, invalid in mapped:
         page_counts, page_newest = _upsert_containers(project, page, rows)
         page_counts.invalid += invalid
         counts.add(page_counts)
@@ -466,7 +468,8 @@ def _sync_ads_content(
     seen: set[str] = set()
     keeper = _LeaseKeeper(lock_name)
     pages = client.ads_content_pages(project.layers_id)
-    for page, rows, invalid in _prefetched(pages, ads_content_fields_from_api):
+    writer = _writer(AdsContent, ("project", "layers_id"), tuple(ADS_FIELDS))
+    for page, rows, invalid in _prefetched(pages, ads_content_fields_from_api, writer):
         page_counts = _upsert_ads_content(project, page, rows)
         page_counts.invalid += invalid
         counts.add(page_counts)
@@ -564,18 +567,21 @@ def _sync_leaderboards(client: Any, result: SyncResult, project: Project) -> Non
 
 
 PREFETCH_PAGES = 2  # pages fetched and mapped ahead of the one being written
+PREPARED = "_prepared"  # the key of a mapped row's pre-adapted SQL values (_Writer.prepare)
 LEASE_RENEW_SECONDS = 60.0
 
 
 def _prefetched(
     pages: Iterable[Page],
     mapper: Callable[[dict[str, Any]], dict[str, Any]],
+    writer: _Writer,
     required: tuple[str, ...] = (),
 ) -> Iterator[tuple[Page, dict[str, dict[str, Any]], int]]:
     """``(page, mapped rows, invalid items)`` for each page, fetched and mapped on a thread.
 
     The database releases the GIL while it works, so the next page's HTTP request, JSON
-    decoding and mapping run while this page is written. The thread never touches the
+    decoding, mapping and the costly half of its SQL parameters (``_Writer.prepare``: JSON
+    encoding, datetimes) run while this page is written. The thread never touches the
     database; at most ``PREFETCH_PAGES`` pages wait in the queue (memory stays flat). An
     error while fetching is raised here, in the caller's thread, when its turn comes.
     """
@@ -596,6 +602,8 @@ def _prefetched(
             for page in pages:
                 counts = _Counts()
                 rows = _valid_rows(page.items, mapper, counts, required=required)
+                for fields in rows.values():
+                    writer.prepare(fields)
                 if not put(("page", page, rows, counts.result.invalid)):
                     return
             put(("end",))
@@ -797,9 +805,23 @@ class _Writer:
             return None  # the mapping already made these plain Python values
         return lambda value, field=field: field.get_db_prep_save(value, connection)
 
+    def prepare(self, fields: dict[str, Any]) -> None:
+        """Adapt the mapped fields that cost the most to adapt (JSON, datetimes) ahead of
+        ``params``, on the prefetch thread; kept under ``PREPARED`` in ``fields``. Touches no
+        connection: the adapters are this writer's, made in the caller's thread."""
+        fields[PREPARED] = {
+            key: adapt(fields[key])
+            for key, adapt in zip(self.keys, self.adapters, strict=True)
+            if adapt is not None and key in fields
+        }
+
     def params(self, row: dict[str, Any]) -> list[Any]:
+        prepared = row.get(PREPARED) or {}
         values = []
         for key, adapt in zip(self.keys, self.adapters, strict=True):
+            if key in prepared:
+                values.append(prepared[key])
+                continue
             value = row[key] if key in row else self.defaults[key]()
             values.append(value if adapt is None else adapt(value))
         return values

@@ -93,3 +93,30 @@ def test_plain_insert_of_new_rows():
         ["ads_content", "score", "scored_at", "observed_at"],
     )
     assert list(ScoreSample.objects.values_list("score", "scored_at")) == [(4.5, WHEN)] * 3
+
+
+def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
+    """``_Writer.prepare`` (run on the prefetch thread) must give the same stored row as
+    adapting everything in ``params``; a row changed after it was prepared would not, so the
+    sync never changes mapped fields in place."""
+    project = ProjectFactory()
+    writer = sync._writer(ContentContainer, ("layers_id",), tuple(sync.CONTAINER_FIELDS))
+    plain = container_row(project, "cnt_plain")
+    prepared = container_row(project, "cnt_prepared")
+    writer.prepare(prepared)
+    assert set(prepared[sync.PREPARED]) == {
+        "created_at",
+        "completed_at",
+        "image_urls",
+        "raw",
+        "synced_at",
+    }
+    sync._bulk_upsert(
+        ContentContainer, [plain, prepared], ["layers_id"], sync.CONTAINER_FIELDS, new=True
+    )
+    a = model_to_dict(ContentContainer.objects.get(layers_id="cnt_plain"), exclude=["id"])
+    b = model_to_dict(ContentContainer.objects.get(layers_id="cnt_prepared"), exclude=["id"])
+    a["layers_id"] = b["layers_id"] = ""
+    a["raw"]["id"] = b["raw"]["id"] = ""
+    assert a == b
+    assert b["created_at"] == WHEN and b["image_urls"] == plain["image_urls"]
