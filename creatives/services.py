@@ -28,6 +28,7 @@ from layersadmin.layers import (
 )
 from layersadmin.layers import payload as p
 from projects.models import Project
+from projects.services.counts import project_counts_refresh
 from projects.services.scoping import project_assert_customer
 
 NOTE_MAX_LENGTH = 280  # seed 001
@@ -67,6 +68,11 @@ def override_validate(*, override: Any, note: Any) -> tuple[str, str]:
     if errors:
         raise ValidationError(errors)
     return value, note
+
+
+# What the project list shows of a creative (projects.services.counts): an override whose
+# answer changes one of these refreshes the project's stored figures.
+LISTED_FIELDS = ("is_eligible", "is_gone", "organic_score", "title", "thumbnail_url")
 
 
 def creative_override_set(
@@ -154,12 +160,15 @@ def creative_override_set(
     with transaction.atomic():
         row = AdsContent.objects.select_for_update().get(pk=row.pk)
         old_score = row.organic_score
+        listed_before = [getattr(row, name) for name in LISTED_FIELDS]
         for name, value in fields.items():
             if name != "layers_id":
                 setattr(row, name, value)
         row.synced_at = now
         row.is_gone = False
         row.save()
+        if [getattr(row, name) for name in LISTED_FIELDS] != listed_before:
+            project_counts_refresh(project=project)  # the answer moved the project's figures
         if row.organic_score != old_score:
             ScoreSample.objects.create(
                 ads_content=row, score=row.organic_score, scored_at=row.scored_at, observed_at=now

@@ -43,6 +43,20 @@ class Project(SyncedModel):
     last_sync_ok_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True, default="")
 
+    # What the project list shows of each project, stored so that page reads one row per
+    # project instead of counting 200k rows per request. Derived from the mirrored rows by
+    # ``projects.services.counts.project_counts_refresh`` after each project's sync and
+    # after an override changes a creative.
+    content_count = models.PositiveIntegerField(default=0)
+    scored_count = models.PositiveIntegerField(default=0)
+    eligible_count = models.PositiveIntegerField(default=0)
+    top_creative_id = models.CharField(
+        max_length=64, null=True, blank=True, help_text="Layers id of the best eligible creative."
+    )
+    top_creative_title = models.CharField(max_length=500, blank=True, default="")
+    top_creative_score = models.FloatField(null=True, blank=True)
+    top_creative_thumbnail = models.URLField(max_length=1000, blank=True, default="")
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [

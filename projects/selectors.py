@@ -16,8 +16,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -64,44 +63,17 @@ def project_timezone(project: Project) -> Iterator[None]:
         yield
 
 
-def _count(queryset: QuerySet) -> Coalesce:
-    """A correlated COUNT(*) subquery: one per project row, no join fan-out between counts."""
-    counted = (
-        queryset.order_by().values("project").annotate(n=Count("pk")).values("n")[:1]
-    )  # grouped by project, so at most one row
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def _top_creative(field: str) -> Subquery:
-    top = AdsContent.objects.filter(
-        project=OuterRef("pk"), is_gone=False, is_eligible=True
-    ).order_by("-organic_score", "-layers_id")
-    return Subquery(top.values(field)[:1])
-
-
-def with_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """Annotate content / scored / eligible counts and the current top creative (by score)."""
-    containers = ContentContainer.objects.filter(project=OuterRef("pk"), is_gone=False)
-    ads = AdsContent.objects.filter(project=OuterRef("pk"), is_gone=False)
-    return projects.annotate(
-        content_count=_count(containers),
-        scored_count=_count(ads),
-        eligible_count=_count(ads.filter(is_eligible=True)),
-        top_creative_id=_top_creative("layers_id"),
-        top_creative_title=_top_creative("title"),
-        top_creative_score=_top_creative("organic_score"),
-        top_creative_thumbnail=_top_creative("thumbnail_url"),
-    )
-
-
 def project_list(*, user, q: str = "", status: str = "") -> QuerySet[Project]:
-    """The project list page: visible projects, searched by name or customer id, by status."""
+    """The project list page: visible projects, searched by name or customer id, by status.
+
+    Their counts and top creative are stored on each project (``projects.services.counts``),
+    so this is one query however many creatives the projects hold."""
     projects = projects_visible_to(user)
     if q:
         projects = projects.filter(Q(name__icontains=q) | Q(customer_external_id__icontains=q))
     if status:
         projects = projects.filter(status=status)
-    return with_counts(projects).order_by("name", "id")
+    return projects.order_by("name", "id")
 
 
 def project_statuses(*, user) -> list[str]:

@@ -51,6 +51,7 @@ from layersadmin.layers.errors import LayersAPIError
 from projects.locks import lease_renew, process_is_gone, sync_lock
 from projects.mapping import project_fields_from_api
 from projects.models import Project, SyncRun
+from projects.services.counts import project_counts_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -382,10 +383,21 @@ def _sync_one_project(
             return
         finally:
             boards.close()
+            _refresh_counts(result, project)
         Project.objects.filter(pk=project.pk).update(
             last_sync_ok_at=timezone.now(), last_sync_error=""
         )
         result.synced.append(project.layers_id)
+
+
+def _refresh_counts(result: SyncResult, project: Project) -> None:
+    """The project list's figures, after every project sync (a failed one may have written
+    pages too); a failure here is recorded and never hides the sync's own outcome."""
+    try:
+        project_counts_refresh(project=project)
+    except Exception as exc:
+        logger.exception("counts of project %s could not be refreshed", project.layers_id)
+        _record_error(result, f"project {project.layers_id} counts", exc)
 
 
 def _content_since(project: Project, *, full: bool) -> datetime | None:

@@ -49,9 +49,12 @@ def active_row(**filters) -> AdsContent:
 def test_include_below_threshold_updates_row_from_the_api_and_audits(synced, user):
     row = active_row(override="", organic_score__lt=4.0)
     score = row.organic_score
+    eligible_before = row.project.eligible_count
     result = creative_override_set(ads_content=row, user=user, override="include", note="Hero")
     row.refresh_from_db()
     assert (row.override, row.override_note, row.is_eligible) == ("include", "Hero", True)
+    row.project.refresh_from_db()
+    assert row.project.eligible_count == eligible_before + 1  # the project list's figure
     assert row.organic_score == score  # the override never changes the score
     assert row.override_set_by.startswith("lp_test_")  # as the API returned it
     audit = result.audit

@@ -84,23 +84,6 @@ def test_search_by_name_or_customer_id_and_filter_by_status(manager):
     assert list(project_list(user=manager, q="nothing like it")) == []
 
 
-def test_counts_and_top_creative_ignore_gone_rows(manager):
-    grant(manager, "view_all_projects")
-    project = ProjectFactory()
-    ContentContainerFactory.create_batch(3, project=project)
-    ContentContainerFactory(project=project, is_gone=True)
-    AdsContentFactory(project=project, organic_score=3.0)  # not eligible
-    best = AdsContentFactory(project=project, organic_score=8.0, title="Winner")
-    AdsContentFactory(project=project, organic_score=9.9, is_gone=True)
-    AdsContentFactory(project=project, organic_score=9.5, override="exclude")
-    AdsContentFactory(project=ProjectFactory(), organic_score=10.0)  # another project
-    row = project_list(user=manager).get(pk=project.pk)
-    assert (row.content_count, row.scored_count, row.eligible_count) == (3, 3, 1)
-    assert (row.top_creative_id, row.top_creative_title) == (best.layers_id, "Winner")
-    empty = project_list(user=manager).get(pk=ProjectFactory().pk)
-    assert (empty.content_count, empty.scored_count, empty.top_creative_id) == (0, 0, None)
-
-
 def test_project_stats_count_watchlists():
     project = ProjectFactory()
     AdsContentFactory(project=project, override="include", organic_score=3.9)

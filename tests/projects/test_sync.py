@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
 from layersadmin.layers import payload as p
 from projects.models import Project, SyncRun
+from projects.services.counts import COUNT_FIELDS, project_counts
 from projects.services.sync import layers_sync
 from tests.conftest import make_client
 
@@ -76,6 +77,10 @@ def assert_mirrors(server) -> None:
         assert a.is_eligible == item["eligibility"]["isEligible"]
         assert a.override_set_by == (item["overrideSetBy"] or "")
         assert a.raw == item
+    # The project list's stored figures were refreshed after the last write.
+    for pr in projects.values():
+        pr.refresh_from_db()
+        assert {name: getattr(pr, name) for name in COUNT_FIELDS} == project_counts(project=pr)
 
 
 def control(server, path: str, **kwargs) -> dict:
@@ -93,6 +98,9 @@ def test_first_sync_stores_exactly_what_the_sandbox_holds(layers, layers_client)
     assert run.api_calls > 0 and run.counts["ads_content"]["created"] == AdsContent.objects.count()
     assert ScoreSample.objects.count() == AdsContent.objects.count()
     assert LeaderboardSnapshot.objects.exists()
+    for project in Project.objects.filter(is_gone=False):
+        assert project.content_count == project.containers.filter(is_gone=False).count() > 0
+        assert project.scored_count == project.ads_contents.filter(is_gone=False).count()
     # Scored creatives made from a container are linked to it.
     linked = AdsContent.objects.filter(source_type="content_container")
     assert linked.exists() and not linked.filter(container__isnull=True).exists()

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from creatives.models import OverrideAudit
+from projects.services.counts import project_counts_refresh
 from tests.conftest import HX, grant, html
 from tests.factories import (
     AdsContentFactory,
@@ -60,6 +61,7 @@ def test_list_counts_top_creative_and_freshness(client, project, settings):
     AdsContentFactory(project=project, organic_score=1.0)
     project.last_sync_ok_at = timezone.now() - dt.timedelta(minutes=12)
     project.save()
+    project_counts_refresh(project=project)  # as the sync does after writing the rows
     page = html(client.get("/"))
     assert "synced 12 min ago" in page and "badge-ok" in page
     assert "The &lt;winner&gt;" in page and "score 7.2" in page  # escaped API text
