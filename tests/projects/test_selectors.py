@@ -19,7 +19,6 @@ from projects.selectors import (
 from tests.conftest import grant
 from tests.factories import (
     AdsContentFactory,
-    ContentContainerFactory,
     ProjectFactory,
     UserFactory,
 )
