@@ -185,9 +185,8 @@ def task_load(opts: dict) -> dict:
     from projects.models import Project
 
     user = bench_user()
-    # Twenty signed-in sessions, used in turn: every request saves its session
-    # (SESSION_SAVE_EVERY_REQUEST), and one session for all would make every request wait
-    # for the row lock of the same session row, which no real traffic does.
+    # Twenty signed-in sessions, used in turn, as twenty people would be (each session is
+    # renewed at most once a minute, layersadmin.middleware).
     cookies = []
     for _ in range(20):
         client = Client()

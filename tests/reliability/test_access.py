@@ -21,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from creatives.models import OverrideAudit
+from layersadmin.middleware import RENEWED_KEY, renew_interval
 from tests.reliability.conftest import PASSWORD, ROLES
 from tests.reliability.helpers import PYTHON, ROOT, record_figure
 from tests.reliability.urlconf import Url, concrete_urls, url_patterns
@@ -266,7 +267,18 @@ def test_sessions_expire_after_idle_time(site, settings):
     first = Session.objects.get(session_key=key).expire_date
     time.sleep(0.05)
     assert client.get("/").status_code == 200
-    assert Session.objects.get(session_key=key).expire_date > first  # each request renews it
+    # Renewed at most once a minute (layersadmin.middleware), not on every request...
+    assert Session.objects.get(session_key=key).expire_date == first
+    # ...and by the first request once that minute has passed, cookie included.
+    store = client.session
+    store[RENEWED_KEY] -= renew_interval()
+    store.save()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert Session.objects.get(session_key=key).expire_date > first
+    assert int(response.cookies[settings.SESSION_COOKIE_NAME]["max-age"]) == (
+        settings.SESSION_COOKIE_AGE
+    )
     # Idle past the limit: signed out.
     Session.objects.filter(session_key=key).update(
         expire_date=timezone.now() - timedelta(seconds=1)
