@@ -127,8 +127,9 @@ class AdsContent(SyncedModel):
 class ScoreSample(models.Model):
     """One observed organicScore of a scored creative; a row per change, for trend lines."""
 
+    # No index of its own: the score_history index below starts with it.
     ads_content = models.ForeignKey(
-        AdsContent, on_delete=models.CASCADE, related_name="score_samples"
+        AdsContent, on_delete=models.CASCADE, related_name="score_samples", db_index=False
     )
     score = models.FloatField()
     scored_at = models.DateTimeField(null=True, blank=True)

@@ -24,6 +24,8 @@ class ProjectAdmin(SyncedModelAdmin):
         "customer_external_id",
         "status",
         "layers_id",
+        "content_count",
+        "scored_count",
         "last_sync_ok_at",
         "is_gone",
     )

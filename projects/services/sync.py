@@ -502,11 +502,7 @@ def _upsert_ads_content(
     now = timezone.now()
     source_ids = {f["source_id"] for f in rows.values() if f["source_id"]}
     with transaction.atomic():
-        containers = dict(
-            ContentContainer.objects.filter(project=project, layers_id__in=source_ids).values_list(
-                "layers_id", "pk"
-            )
-        )
+        containers = _container_pks(project.pk, source_ids)
         existing = _existing(
             AdsContent.objects.filter(project=project), rows.keys(), extra=("organic_score",)
         )
@@ -532,25 +528,7 @@ def _upsert_ads_content(
         _bulk_upsert(AdsContent, to_create, ["project", "layers_id"], ADS_FIELDS, new=True)
         _bulk_upsert(AdsContent, to_write, ["project", "layers_id"], ADS_FIELDS)
         if rescored:
-            ids = dict(
-                AdsContent.objects.filter(project=project, layers_id__in=rescored).values_list(
-                    "layers_id", "pk"
-                )
-            )
-            _bulk_insert(
-                ScoreSample,
-                [
-                    {
-                        "ads_content_id": ids[layers_id],
-                        "score": rows[layers_id]["organic_score"],
-                        "scored_at": rows[layers_id]["scored_at"],
-                        "observed_at": now,
-                    }
-                    for layers_id in rescored
-                    if layers_id in ids
-                ],
-                ["ads_content", "score", "scored_at", "observed_at"],
-            )
+            _score_samples_insert(project.pk, rescored, observed_at=now)
     return counts.result
 
 
@@ -758,12 +736,6 @@ def _bulk_upsert(
         _writer(model, tuple(unique_fields), tuple(update_fields)).write(rows, new=new)
 
 
-def _bulk_insert(model, rows: list[dict[str, Any]], fields: list[str]) -> None:
-    """Insert ``rows`` (no conflict handling)."""
-    if rows:
-        _writer(model, (), tuple(fields)).write(rows, new=True)
-
-
 class _Writer:
     """One model's upsert statement, built once per process and backend, and its value adapters."""
 
@@ -887,6 +859,49 @@ def _writer(model, unique: tuple[str, ...], update: tuple[str, ...]) -> _Writer:
     if writer is None:
         writer = _WRITERS[key] = _Writer(model, unique, update)
     return writer
+
+
+def _column(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _container_pks(project_pk: int, layers_ids: Iterable[str]) -> dict[str, int]:
+    """``{layers_id: pk}`` of the project's containers among ``layers_ids`` (asked once per
+    page of scored creatives: one plain statement, not a queryset compiled each time)."""
+    layers_ids = list(layers_ids)
+    if not layers_ids:
+        return {}
+    model = ContentContainer
+    table = connection.ops.quote_name(model._meta.db_table)
+    marks = ", ".join(["%s"] * len(layers_ids))
+    # Identifiers from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"SELECT {_column(model, 'layers_id')}, {_column(model, 'id')} FROM {table} "  # noqa: S608
+        f"WHERE {_column(model, 'project')} = %s AND {_column(model, 'layers_id')} IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_pk, *layers_ids])
+        return dict(cursor.fetchall())
+
+
+def _score_samples_insert(project_pk: int, layers_ids: list[str], *, observed_at) -> None:
+    """A ScoreSample for each of the project's creatives in ``layers_ids``, with the score
+    the upsert just stored: one INSERT ... SELECT in the page's transaction, rather than
+    reading their ids back and inserting a row each."""
+    ads, sample = AdsContent, ScoreSample
+    marks = ", ".join(["%s"] * len(layers_ids))
+    # Identifiers from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(sample._meta.db_table)} "  # noqa: S608
+        f"({_column(sample, 'ads_content')}, {_column(sample, 'score')}, "
+        f"{_column(sample, 'scored_at')}, {_column(sample, 'observed_at')}) "
+        f"SELECT {_column(ads, 'id')}, {_column(ads, 'organic_score')}, "
+        f"{_column(ads, 'scored_at')}, %s FROM {connection.ops.quote_name(ads._meta.db_table)} "
+        f"WHERE {_column(ads, 'project')} = %s AND {_column(ads, 'layers_id')} IN ({marks})"
+    )
+    observed = connection.ops.adapt_datetimefield_value(observed_at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [observed, project_pk, *layers_ids])
 
 
 def _existing(queryset, layers_ids: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:

@@ -76,25 +76,6 @@ def test_rows_said_to_be_new_that_exist_are_upserted_not_refused():
     assert ContentContainer.objects.filter(layers_id=existing.layers_id).count() == 1
 
 
-def test_plain_insert_of_new_rows():
-    container = ContentContainerFactory()
-    ads = AdsContent.objects.create(
-        project=container.project,
-        container=container,
-        layers_id="ads-1",
-        source_type="content_container",
-        scoring_pool="generated",
-        organic_score=4.5,
-        synced_at=WHEN,
-    )
-    sync._bulk_insert(
-        ScoreSample,
-        [{"ads_content_id": ads.pk, "score": 4.5, "scored_at": WHEN, "observed_at": WHEN}] * 3,
-        ["ads_content", "score", "scored_at", "observed_at"],
-    )
-    assert list(ScoreSample.objects.values_list("score", "scored_at")) == [(4.5, WHEN)] * 3
-
-
 def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
     """``_Writer.prepare`` (run on the prefetch thread) must give the same stored row as
     adapting everything in ``params``; a row changed after it was prepared would not, so the
@@ -120,3 +101,29 @@ def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
     a["raw"]["id"] = b["raw"]["id"] = ""
     assert a == b
     assert b["created_at"] == WHEN and b["image_urls"] == plain["image_urls"]
+
+
+def test_score_samples_copy_the_stored_score_of_the_projects_rows_only():
+    container = ContentContainerFactory()
+    project = container.project
+    scored = dict(project=project, source_type="content_container", scoring_pool="generated")
+    AdsContent.objects.create(
+        **scored, layers_id="ads-1", organic_score=4.5, scored_at=WHEN, synced_at=WHEN
+    )
+    AdsContent.objects.create(**scored, layers_id="ads-2", organic_score=2.0, synced_at=WHEN)
+    elsewhere = ContentContainerFactory().project
+    AdsContent.objects.create(
+        project=elsewhere, source_type="manual", scoring_pool="generated", layers_id="ads-1",
+        organic_score=9.0, synced_at=WHEN,
+    )  # fmt: skip
+    observed = WHEN + dt.timedelta(seconds=5)
+    sync._score_samples_insert(project.pk, ["ads-1", "ads-2", "ads-x"], observed_at=observed)
+    got = sorted(
+        ScoreSample.objects.values_list(
+            "ads_content__project", "ads_content__layers_id", "score", "scored_at", "observed_at"
+        )
+    )
+    assert got == [
+        (project.pk, "ads-1", 4.5, WHEN, observed),
+        (project.pk, "ads-2", 2.0, None, observed),
+    ]
