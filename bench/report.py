@@ -171,9 +171,11 @@ def render(results: dict) -> str:
     row(f"naive: {naive_n} projects, rows", [_n(_get(dbs[e], "naive", "rows")) for e in engines])
     row("naive rows/s", [_n(_get(dbs[e], "naive", "rows_per_s")) for e in engines])
     row(
-        "sync of the same projects, rows/s",
+        "sync of the same projects, rows/s (median run)",
         [_n(_get(dbs[e], "subset_sync", "rows_per_s")) for e in engines],
     )
+    runs = [_get(dbs[e], "subset_sync", "runs_rows_per_s") or [] for e in engines]
+    row("  its runs, rows/s", ["/".join(f"{v / 1000:.1f}k" for v in r) or "–" for r in runs])
     row("sync / naive  [target >= 10x]", [_n(naive_ratio(dbs[e]), 1, "x") for e in engines])
 
     head("2. Re-sync, no upstream change")

@@ -54,8 +54,11 @@ def test_bench_runs_at_tiny_scale_and_writes_every_section(tmp_path):
     assert full["ok"] and full["rows"] == rows and full["api_calls"] > 0
     assert _finite(full["rows_per_s"]) and full["rows_per_s"] > 0 and full["rss_peak_mb"] > 0
     naive = db["naive"]
-    assert naive["rows"] == rows and naive["rows_per_s"] > 0
-    assert db["subset_sync"]["rows"] == rows  # the same data on both sides
+    assert naive["rows"] == rows // 2 and naive["rows_per_s"] > 0  # the first project
+    subset = db["subset_sync"]
+    assert subset["rows"] == naive["rows"]  # the same data on both sides
+    assert len(subset["runs_rows_per_s"]) == 3
+    assert subset["rows_per_s"] == sorted(subset["runs_rows_per_s"])[1]  # the median run
 
     resync = db["resync"]
     assert resync["ok"] and resync["rows_written"] == 0
