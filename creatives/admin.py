@@ -17,18 +17,53 @@ from creatives.models import (
     ScoreSample,
 )
 from creatives.services import NOTE_MAX_LENGTH, creative_override_set
-from layersadmin.admin import SyncedModelAdmin
+from layersadmin.admin import SyncedModelAdmin, known_values_filter
 from layersadmin.layers import LayersError
+
+
+def _same(values: tuple[str, ...]) -> dict[str, str]:
+    return {value: value for value in values}
+
+
+# The API's documented values (REFERENCE 7.2, 8.4 and the ads-content schema; where two pages
+# of the documentation disagree, both spellings).
+CONTAINER_STATUSES = ("queued", "processing", "generating", "completed", "failed", "canceled")
+CONTAINER_FORMATS = (
+    "slideshow-builder",
+    "ugc-remix",
+    "video-remix",
+    "slideshow-remix",
+    "video_remix",
+    "slideshow_remix",
+    "ugc_remix",
+    "auto",
+)
+APPROVAL_STATUSES = ("not_required", "pending", "approved", "rejected")
+SCORING_POOLS = {"generated": "generated", "ugc": "ugc", "manual": "manual"}
+SOURCE_TYPES = {
+    "content_container": "content container",
+    "platform_post": "platform post",
+    "manual": "manual",
+}
+OVERRIDES = {"include": "included", "exclude": "excluded", "": "none"}
 
 
 @admin.register(ContentContainer)
 class ContentContainerAdmin(SyncedModelAdmin):
     list_display = ("layers_id", "project", "status", "format", "creative_type", "created_at")
-    list_filter = ("status", "format", "creative_type", "approval_status", "is_gone")
+    list_filter = (
+        known_values_filter("status", "status", _same(CONTAINER_STATUSES)),
+        known_values_filter("format", "format", _same(CONTAINER_FORMATS)),
+        known_values_filter("creative_type", "creative type", _same(("generated", "uploaded"))),
+        known_values_filter("approval_status", "approval status", _same(APPROVAL_STATUSES)),
+        "is_gone",
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("layers_id", "caption", "project__name", "project__customer_external_id")
     list_select_related = ("project",)
     raw_id_fields = ("project",)
-    date_hierarchy = "created_at"
+    # No date_hierarchy: it costs a DISTINCT over every row per view (0.4 s at 100,000 rows
+    # on SQLite); the date filter above asks nothing of the database to offer its choices.
 
 
 def _override_action(value: str, label: str):
@@ -77,11 +112,18 @@ class AdsContentAdmin(SyncedModelAdmin):
         "override",
         "override_set_by",
     )
-    list_filter = ("scoring_pool", "override", "is_eligible", "source_type", "is_gone")
+    list_filter = (
+        known_values_filter("scoring_pool", "scoring pool", SCORING_POOLS),
+        known_values_filter("override", "override", OVERRIDES),
+        "is_eligible",
+        known_values_filter("source_type", "source type", SOURCE_TYPES),
+        "is_gone",
+        ("scored_at", admin.DateFieldListFilter),
+    )
     search_fields = ("layers_id", "title", "source_id", "project__name", "project__layers_id")
     list_select_related = ("project",)
     raw_id_fields = ("project", "container")
-    date_hierarchy = "scored_at"
+    # No date_hierarchy, as for containers: the date filter above costs no query.
     actions = (
         _override_action("include", "Include"),
         _override_action("exclude", "Exclude"),

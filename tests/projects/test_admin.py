@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from creatives.models import AdsContent, OverrideAudit
+from creatives.models import AdsContent, ContentContainer, OverrideAudit
 from projects.models import Project, SyncRun
 from tests.factories import AdsContentFactory, ProjectFactory
 
@@ -187,3 +187,34 @@ def test_editing_name_goes_through_patch(synced, client, support):
     assert project.name == "Renamed Co"
     assert project.raw["name"] == "Renamed Co"  # stored from the API's answer
     assert list(project.account_managers.all()) == [support]
+
+
+@pytest.mark.parametrize("model", [AdsContent, ContentContainer])
+def test_big_changelists_scan_no_column_for_their_filter_choices(client, superuser, model):
+    """Filters offer the API's documented values and dates offer fixed ranges: no SELECT
+    DISTINCT over every mirrored row per view (0.4 s each at 100,000 rows on SQLite)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AdsContentFactory.create_batch(3)
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(admin_url(model, "changelist")).status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
+
+
+def test_known_value_filters_filter(client, superuser):
+    project = ProjectFactory()
+    included = AdsContentFactory(project=project, override="include", scoring_pool="ugc")
+    plain = AdsContentFactory(project=project, override="", scoring_pool="generated")
+    client.force_login(superuser)
+    url = admin_url(AdsContent, "changelist")
+
+    def shown(query: str) -> set[str]:
+        page = client.get(f"{url}?{query}").content.decode()
+        return {row.layers_id for row in (included, plain) if row.layers_id in page}
+
+    assert shown("override=none") == {plain.layers_id}
+    assert shown("override=include") == {included.layers_id}
+    assert shown("scoring_pool=ugc") == {included.layers_id}
+    assert shown("") == {included.layers_id, plain.layers_id}
