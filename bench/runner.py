@@ -74,7 +74,11 @@ def git_commit() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+            # The figures file a run rewrites does not make the code "uncommitted".
+            ["git", "status", "--porcelain", "--", ".", ":!bench/results.json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return f"{head}{' (uncommitted changes)' if dirty else ''}"
     except OSError:
