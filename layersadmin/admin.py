@@ -63,7 +63,10 @@ def known_values_filter(field: str, title: str, values: dict[str, str]) -> type:
             value = self.value()
             if value is None:
                 return queryset
-            return queryset.filter(**{field: "" if value == "none" else value})
+            value = "" if value == "none" else value
+            if value not in values:  # a hand-typed URL: nothing matches, never a bad query
+                return queryset.none()
+            return queryset.filter(**{field: value})
 
     KnownValuesFilter.title = title
     return KnownValuesFilter

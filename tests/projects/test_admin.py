@@ -218,3 +218,4 @@ def test_known_value_filters_filter(client, superuser):
     assert shown("override=include") == {included.layers_id}
     assert shown("scoring_pool=ugc") == {included.layers_id}
     assert shown("") == {included.layers_id, plain.layers_id}
+    assert shown("scoring_pool=%00x") == set()  # not a documented value: nothing, never a 500
