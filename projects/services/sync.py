@@ -505,7 +505,11 @@ def _upsert_ads_content(
     now = timezone.now()
     source_ids = {f["source_id"] for f in rows.values() if f["source_id"]}
     with transaction.atomic():
-        containers = _container_pks(project.pk, source_ids)
+        containers = dict(
+            ContentContainer.objects.filter(project=project, layers_id__in=source_ids).values_list(
+                "layers_id", "pk"
+            )
+        )
         existing = _existing(
             AdsContent.objects.filter(project=project), rows.keys(), extra=("organic_score",)
         )
@@ -876,25 +880,6 @@ def _writer(model, unique: tuple[str, ...], update: tuple[str, ...]) -> _Writer:
 
 def _column(model, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _container_pks(project_pk: int, layers_ids: Iterable[str]) -> dict[str, int]:
-    """``{layers_id: pk}`` of the project's containers among ``layers_ids`` (asked once per
-    page of scored creatives: one plain statement, not a queryset compiled each time)."""
-    layers_ids = list(layers_ids)
-    if not layers_ids:
-        return {}
-    model = ContentContainer
-    table = connection.ops.quote_name(model._meta.db_table)
-    marks = ", ".join(["%s"] * len(layers_ids))
-    # Identifiers from model metadata (quoted); every value is a parameter.
-    sql = (
-        f"SELECT {_column(model, 'layers_id')}, {_column(model, 'id')} FROM {table} "  # noqa: S608
-        f"WHERE {_column(model, 'project')} = %s AND {_column(model, 'layers_id')} IN ({marks})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [project_pk, *layers_ids])
-        return dict(cursor.fetchall())
 
 
 def _score_samples_insert(project_pk: int, layers_ids: list[str], *, observed_at) -> None:
