@@ -246,7 +246,7 @@ def measure_pages(
                 into[spec.name], counter = _time(spec, server.port, cookies, n, counter)
 
     # The floor: the fewest API calls any live answer needs, no rendering (in-process).
-    api = get_client()
+    api = get_client(tier="unlimited")  # both page sandboxes are unlimited
     for spec in specs:
         floor_result = None
         if spec.name != "override":

@@ -359,7 +359,11 @@ class Runner:
                     f"({engine}); paced by the read budget, this takes a while"
                 )
                 run = self.worker(
-                    "sync", f"tier-{engine}-sync", dbs.fresh("tier"), sandbox.base_url
+                    "sync",
+                    f"tier-{engine}-sync",
+                    dbs.fresh("tier"),
+                    sandbox.base_url,
+                    {"tier": TIER},  # the client paces at the tier being measured
                 )
         finally:
             dbs.cleanup()

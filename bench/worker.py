@@ -90,7 +90,9 @@ def task_sync(opts: dict) -> dict:
     from layersadmin.layers import get_client
     from projects.services.sync import layers_sync
 
-    client = get_client()
+    # The tier this run measures (the runner names it for the paced run); otherwise the
+    # benchmark's sandboxes are unlimited and the client must not pace.
+    client = get_client(tier=opts.get("tier") or "unlimited")
     before = table_counts()
     rss_before = rss_mb()
     if opts.get("tracemalloc"):
@@ -150,7 +152,7 @@ def task_naive(opts: dict) -> dict:
     from bench.naive import naive_sync
     from layersadmin.layers import get_client
 
-    client = get_client()
+    client = get_client(tier="unlimited")  # the benchmark's unlimited sandbox
     try:
         result = naive_sync(client, opts["project_ids"])
     finally:

@@ -16,7 +16,8 @@ from creatives.models import (
     OverrideAudit,
     ScoreSample,
 )
-from creatives.services import NOTE_MAX_LENGTH, creative_override_set
+from creatives.notes import NOTE_MAX_LENGTH
+from creatives.services import creative_override_set
 from layersadmin.admin import SyncedModelAdmin, known_values_filter
 from layersadmin.layers import LayersError
 

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
+from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
 from creatives.selectors import (
     OVERRIDE_STATES,
     SORTS,
@@ -17,7 +18,7 @@ from creatives.selectors import (
     creative_cursor_parse,
     gallery_cursor_parse,
 )
-from creatives.services import METRICS, NOTE_MAX_LENGTH, WINDOWS
+from creatives.services import METRICS, WINDOWS
 from projects.forms import QueryForm
 
 CURSOR_MESSAGE = "That link to a later page is not valid (any more); showing the first page."
@@ -204,7 +205,12 @@ class AgencyLeaderboardForm(QueryForm):
 
 
 class OverrideForm(forms.Form):
-    """One click on Include / Exclude / Clear, with an optional note (the API takes 280)."""
+    """One click on Include / Exclude / Clear, with an optional note (the API takes 280).
+
+    The note's length follows creatives/notes.py (the browser's counter counts the same way):
+    normalised (LF line breaks, no NULs, stripped), then emoji and other characters beyond
+    U+FFFF count two.
+    """
 
     override = forms.ChoiceField(
         choices=[("include", "Include"), ("exclude", "Exclude"), ("clear", "Clear")],
@@ -213,15 +219,13 @@ class OverrideForm(forms.Form):
             "invalid_choice": "Choose include, exclude or clear.",
         },
     )
+    # No max_length here: Django's would count code points of the raw text (a browser sends a
+    # line break as CRLF, two of them); clean_note counts the one way (creatives/notes.py).
+    # The form's own validators still refuse NULs, which notes.py only removes.
     note = forms.CharField(
         required=False,
-        strip=True,
-        max_length=NOTE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={
-            "max_length": "The note is %(show_value)d characters; the API takes at most "
-            "%(limit_value)d."
-        },
+        strip=False,  # note_normalise strips (the same set as str.strip())
+        widget=forms.Textarea(attrs={"rows": 2, "data-max": NOTE_MAX_LENGTH}),
     )
     # One random token per rendered form: the same form sent twice makes the same
     # Idempotency-Key, so a double submit applies once (creative_override_set).
@@ -231,6 +235,17 @@ class OverrideForm(forms.Form):
         validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "Reload the page and try again.")],
     )
     next = forms.CharField(required=False, max_length=2000)
+
+    def clean_note(self) -> str:
+        note = note_normalise(self.cleaned_data.get("note") or "")
+        length = note_length(note)
+        if length > NOTE_MAX_LENGTH:
+            raise forms.ValidationError(
+                note_too_long_message(length),
+                code="max_length",
+                params={"limit_value": NOTE_MAX_LENGTH, "show_value": length},
+            )
+        return note
 
     def service_override(self) -> str:
         value = self.cleaned_data["override"]

@@ -2,6 +2,8 @@
 
 Unknown enum values are stored as they come; missing optional objects become empty values;
 strings are cut to their column and stripped of NULs; URLs that are not http(s) are dropped.
+Every row gets its ``key`` (the id in normal form, ``layersadmin.layers.ids``) beside the id
+as the API sent it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from layersadmin.layers import payload as p
+from layersadmin.layers.ids import id_key
 
 
 def container_fields_from_api(data: dict[str, Any]) -> dict[str, Any]:
@@ -17,6 +20,7 @@ def container_fields_from_api(data: dict[str, Any]) -> dict[str, Any]:
     thumbnail = p.url(preview.get("thumbnailUrl")) or p.url(primary_asset.get("thumbnailUrl"))
     return {
         "layers_id": p.text(data.get("id"), 64),
+        "key": id_key(data.get("id")),
         "status": p.text(data.get("status"), 32),
         "format": p.text(data.get("format"), 64),
         "caption": p.text(data.get("caption"), 10_000),
@@ -44,11 +48,12 @@ def ads_content_fields_from_api(data: dict[str, Any]) -> dict[str, Any]:
     paid = data.get("adPerformance")
     return {
         "layers_id": p.text(data.get("adsContentId"), 64),
+        "key": id_key(data.get("adsContentId")),
         "source_type": p.text(data.get("sourceType"), 32),
         "source_id": p.text(data.get("sourceId"), 64),
         "platform_post_id": p.text(data.get("platformPostId"), 64),
-        "title": p.text(data.get("title"), 500),
-        "thumbnail_url": p.url(data.get("thumbnailUrl")),
+        # No title or thumbnail here: seed 001's row has neither. What pages show is derived
+        # from this row's own fields, its container or a leaderboard (creative_display_refresh).
         "scoring_pool": p.text(data.get("scoringPool"), 32),
         "organic_score": p.number(data.get("organicScore"), default=0.0),
         "scored_at": p.timestamp(data.get("scoredAt")),

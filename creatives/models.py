@@ -11,6 +11,9 @@ from projects.models import Project
 
 # Statuses after which a container no longer changes on its own (seed 002).
 FINAL_CONTAINER_STATUSES = ("completed", "failed", "canceled")
+# Statuses of a container still being made (seed 002 `processing`, [A] `generating`, C9):
+# only these hold the sync's content watermark back; an unknown status never does.
+IN_FLIGHT_CONTAINER_STATUSES = ("queued", "processing", "generating")
 ELIGIBILITY_THRESHOLD = 4.0  # organicScore >= 4.0 passes the gate (REFERENCE 7.1, seed 000)
 
 
@@ -41,7 +44,7 @@ class ContentContainer(SyncedModel):
     class Meta:
         ordering = ["-created_at", "-layers_id"]
         constraints = [
-            models.UniqueConstraint(fields=["layers_id"], name="container_unique_layers_id"),
+            models.UniqueConstraint(fields=["key"], name="container_unique_key"),
         ]
         indexes = [
             # The gallery's keyset: newest first within a project.
@@ -63,7 +66,7 @@ class AdsContent(SyncedModel):
         INCLUDE = "include"
         EXCLUDE = "exclude"
 
-    # No index of its own on project: the unique (project, layers_id) starts with it.
+    # No index of its own on project: the unique (project, key) starts with it.
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="ads_contents", db_index=False
     )
@@ -78,6 +81,9 @@ class AdsContent(SyncedModel):
     source_type = models.CharField(max_length=32)
     source_id = models.CharField(max_length=64, blank=True, default="")
     platform_post_id = models.CharField(max_length=64, blank=True, default="")
+    # What the pages show, derived by ``creatives.services.creative_display_refresh`` from
+    # whatever the API gives: the row's own title / thumbnailUrl (seed 001 has none), else its
+    # container (caption; preview or primaryAsset thumbnail), else its latest leaderboard row.
     title = models.CharField(max_length=500, blank=True, default="")
     thumbnail_url = models.URLField(max_length=1000, blank=True, default="")
     scoring_pool = models.CharField(max_length=32)
@@ -99,9 +105,7 @@ class AdsContent(SyncedModel):
         verbose_name = "scored creative"
         verbose_name_plural = "scored creatives"
         constraints = [
-            models.UniqueConstraint(
-                fields=["project", "layers_id"], name="adscontent_unique_per_project"
-            ),
+            models.UniqueConstraint(fields=["project", "key"], name="adscontent_unique_key"),
         ]
         indexes = [
             models.Index(fields=["project", "-organic_score", "-layers_id"], name="ads_by_score"),
@@ -161,6 +165,13 @@ class LeaderboardSnapshot(models.Model):
     fetched_at = models.DateTimeField(db_index=True)
     items = models.JSONField(default=list, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The API may decline a board outright (seed 000: 422 for a paid metric with an
+    # organic-only source mix). Stored as such, so pages say "not available for this mix"
+    # and the sync does not fail every run on it.
+    declined = models.BooleanField(default=False)
+    declined_message = models.TextField(
+        blank=True, default="", help_text="The API's message when it declined this board."
+    )
 
     class Meta:
         ordering = ["-fetched_at", "-id"]
@@ -189,6 +200,10 @@ class OverrideAudit(models.Model):
         FAILED = "failed", "failed (API refused)"
         UNKNOWN = "unknown", "unknown (no answer)"
 
+    class CustomerCheck(models.TextChoices):
+        CONFIRMED = "confirmed", "confirmed upstream"
+        UNCONFIRMED = "unconfirmed", "unconfirmed (no customer id on either side)"
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(
@@ -215,6 +230,19 @@ class OverrideAudit(models.Model):
     error_message = models.TextField(blank=True, default="")
     response_set_by = models.CharField(
         max_length=255, blank=True, default="", help_text="overrideSetBy as the API returned it."
+    )
+    form_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The submitted form this entry came from; with the same body, its key is reused.",
+    )
+    customer_check = models.CharField(
+        max_length=16,
+        choices=CustomerCheck.choices,
+        blank=True,
+        default="",
+        help_text="Whether the project's customer was confirmed upstream before the write.",
     )
 
     class Meta:

@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from creatives.models import (
 )
 from creatives.services import leaderboard_filters
 from layersadmin.layers import payload as p
+from layersadmin.layers.ids import id_key, same_id
 from projects.models import Project
 
 GALLERY_PAGE_SIZE = 24
@@ -379,7 +380,7 @@ def watchlist_counts(*, project: Project) -> dict[str, int]:
 def creative_get(*, project: Project, ads_content_id: str) -> AdsContent:
     """One visible creative of the project (raises AdsContent.DoesNotExist)."""
     rows = with_row_details(
-        AdsContent.objects.filter(project=project, is_gone=False, layers_id=ads_content_id)
+        AdsContent.objects.filter(project=project, is_gone=False, key=id_key(ads_content_id))
     ).select_related("container")
     return rows.get()
 
@@ -454,7 +455,7 @@ class LeaderboardRow:
 def item_key_of(ads_content_id: str, source_type: str, title: str, thumbnail: str) -> tuple:
     # Unmapped paid ads have no adsContentId: title and thumbnail identify them well enough.
     if ads_content_id:
-        return ("id", ads_content_id)
+        return ("id", id_key(ads_content_id))
     return ("unmapped", source_type, title, thumbnail)
 
 
@@ -531,7 +532,7 @@ class Leaderboard:
     confirmed_at: datetime | None = None
 
 
-def _latest_per_key(queryset: QuerySet[LeaderboardSnapshot]) -> QuerySet[LeaderboardSnapshot]:
+def latest_snapshots(queryset: QuerySet[LeaderboardSnapshot]) -> QuerySet[LeaderboardSnapshot]:
     """Only the newest snapshot of each (project, metric, window, filters_key)."""
     newest = LeaderboardSnapshot.objects.filter(
         project=OuterRef("project"),
@@ -542,15 +543,24 @@ def _latest_per_key(queryset: QuerySet[LeaderboardSnapshot]) -> QuerySet[Leaderb
     return queryset.filter(pk=Subquery(newest.values("pk")[:1]))
 
 
-def _known_creatives(project_ids: Iterable[int], layers_ids: Iterable[str]) -> set[tuple]:
-    wanted = {i for i in layers_ids if i}
+def _link_creatives(rows: list[LeaderboardRow], project_of: Callable[[LeaderboardRow], int]):
+    """Link each row to its stored creative, matched on id key (seed 000 names a creative
+    ``adc_…`` where ads-content names it bare): ``linked`` is set and ``ads_content_id``
+    becomes the stored form, the one our URLs and the API's calls use."""
+    wanted = {id_key(r.ads_content_id) for r in rows} - {""}
     if not wanted:
-        return set()
-    return set(
-        AdsContent.objects.filter(
-            project_id__in=list(project_ids), layers_id__in=wanted, is_gone=False
-        ).values_list("project_id", "layers_id")
-    )
+        return
+    known = {
+        (project_id, key): layers_id
+        for project_id, key, layers_id in AdsContent.objects.filter(
+            project_id__in={project_of(r) for r in rows}, key__in=wanted, is_gone=False
+        ).values_list("project_id", "key", "layers_id")
+    }
+    for row in rows:
+        stored = known.get((project_of(row), id_key(row.ads_content_id)))
+        row.linked = stored is not None
+        if stored is not None:
+            row.ads_content_id = stored
 
 
 def leaderboard_get(
@@ -571,7 +581,7 @@ def leaderboard_get(
     wanted = leaderboard_filters(
         source_types=source_types, platforms=platforms, include_ineligible=include_ineligible
     )
-    candidates = _latest_per_key(
+    candidates = latest_snapshots(
         LeaderboardSnapshot.objects.filter(project=project, metric=metric, window=window)
     ).only("pk", "filters", "filters_key", "fetched_at")
     best = None
@@ -595,9 +605,7 @@ def leaderboard_get(
     rows = leaderboard_rows(snapshot.items)[:limit]
     _movements(rows, previous.items if previous else None)
     _scale_bars(rows)
-    known = _known_creatives([project.pk], (r.ads_content_id for r in rows))
-    for row in rows:
-        row.linked = (project.pk, row.ads_content_id) in known
+    _link_creatives(rows, lambda row: project.pk)
     confirmed_at = None
     synced_board = not snapshot.filters_key and f"{metric}:{window}" in _synced_leaderboards()
     synced_at = project.last_sync_ok_at
@@ -622,7 +630,7 @@ def leaderboard_agency(
     page shows 25).
     """
     snapshots = (
-        _latest_per_key(
+        latest_snapshots(
             LeaderboardSnapshot.objects.filter(
                 project__in=projects, metric=metric, window=window, filters_key=""
             )
@@ -656,9 +664,7 @@ def leaderboard_agency(
     for position, row in enumerate(rows, start=1):
         row.rank, row.movement = position, MOVE_SAME
     _scale_bars(rows)
-    known = _known_creatives({r.project.pk for r in rows}, (r.ads_content_id for r in rows))
-    for row in rows:
-        row.linked = (row.project.pk, row.ads_content_id) in known
+    _link_creatives(rows, lambda row: row.project.pk)
     return rows
 
 
@@ -678,13 +684,13 @@ class Appearance:
 
 def creative_leaderboard_appearances(*, ads_content: AdsContent) -> list[Appearance]:
     """Where this creative ranks in the newest snapshot of each of its project's leaderboards."""
-    snapshots = _latest_per_key(
+    snapshots = latest_snapshots(
         LeaderboardSnapshot.objects.filter(project_id=ads_content.project_id)
     ).order_by("metric", "window", "filters_key")
     found = []
     for snapshot in snapshots:
         for row in leaderboard_rows(snapshot.items):
-            if row.ads_content_id == ads_content.layers_id:
+            if same_id(row.ads_content_id, ads_content.layers_id):
                 found.append(Appearance(snapshot, row.rank, row.metric_value))
                 break
     return found
@@ -693,7 +699,7 @@ def creative_leaderboard_appearances(*, ads_content: AdsContent) -> list[Appeara
 def project_leaderboards(*, project: Project) -> list[LeaderboardSnapshot]:
     """The newest snapshot of each leaderboard stored for a project (for the overview)."""
     snapshots = list(
-        _latest_per_key(LeaderboardSnapshot.objects.filter(project=project))
+        latest_snapshots(LeaderboardSnapshot.objects.filter(project=project))
         .only("pk", "metric", "window", "filters", "filters_key", "fetched_at")
         .order_by("metric", "window", "filters_key")
     )

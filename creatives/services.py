@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from creatives.mapping import ads_content_fields_from_api
 from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit, ScoreSample
+from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
 from layersadmin.layers import (
     LayersAPIError,
     LayersClient,
@@ -27,14 +31,13 @@ from layersadmin.layers import (
     get_client,
 )
 from layersadmin.layers import payload as p
+from layersadmin.layers.ids import id_key, same_id
 from projects.models import Project
 from projects.services.counts import project_counts_refresh
 from projects.services.scoping import project_assert_customer
 
-NOTE_MAX_LENGTH = 280  # seed 001
 OVERRIDE_CHOICES = ("include", "exclude", "")  # "" clears (the API's null)
 IN_FLIGHT_WINDOW = timedelta(seconds=60)
-_KEY_NAMESPACE = uuid.UUID("6d1f4c1e-7b7a-4f53-9a5e-3f2b1c0d9e8a")
 
 
 class OverrideInProgress(LayersError):
@@ -60,11 +63,9 @@ def override_validate(*, override: Any, note: Any) -> tuple[str, str]:
     if not isinstance(note, str):
         errors["note"] = "The note must be text."
     else:
-        note = note.replace("\x00", "").strip()
-        if len(note) > NOTE_MAX_LENGTH:
-            errors["note"] = (
-                f"The note is {len(note)} characters; the API takes at most {NOTE_MAX_LENGTH}."
-            )
+        note = note_normalise(note)
+        if note_length(note) > NOTE_MAX_LENGTH:
+            errors["note"] = note_too_long_message(note_length(note))
     if errors:
         raise ValidationError(errors)
     return value, note
@@ -87,28 +88,35 @@ def creative_override_set(
 ) -> OverrideResult:
     """Include, exclude or clear (``override=""``) a creative through the API, with an audit.
 
-    The audit entry is written first (outcome pending), the project's customer is confirmed
-    upstream (seed 003), the PATCH is sent with an Idempotency-Key, and the row is updated
-    from the API's response. ``form_token`` identifies one submitted form: the same form sent
-    twice (a double click) makes the same key, so the API applies it once.
+    Every outcome is named:
 
-    Raises ValidationError (bad input), OverrideInProgress, CustomerMismatch, LayersAPIError
-    (refused: the row is unchanged) or LayersOutcomeUnknown / LayersUnavailable (no answer).
+    1. The audit entry is written first (outcome pending), so an interrupted request still
+       leaves a trace.
+    2. The Idempotency-Key is a fresh v4 UUID per logical operation: one submitted form
+       (``form_token``, made when the form was rendered) with one body (override, note). It is
+       stored with the audit entry and reused when the same form is sent again with the same
+       body (a double click, a retry after "unknown"); a changed note is a new operation with
+       a new key. The key itself is never taken from the request.
+    3. The project's customer is confirmed upstream (seed 003; ``project_assert_customer``):
+       confirmed or unconfirmed (no customer on either side) is recorded on the audit entry.
+    4. The PATCH is sent; a person never waits past ``LAYERS_INTERACTIVE_MAX_WAIT`` for the
+       rate budget (``LayersBusy``: nothing was changed).
+    5. The row is stored from the API's answer, which may name the creative in another id
+       form (``same_id``).
+
+    Raises ValidationError (bad input), OverrideInProgress, CustomerMismatch, LayersBusy,
+    LayersAPIError (refused: the row is unchanged) or LayersOutcomeUnknown /
+    LayersUnavailable (no answer).
     """
     override, note = override_validate(override=override, note=note)
     project = ads_content.project
-    seed = f"{ads_content.pk}:{form_token}:{override}:{note}" if form_token else uuid.uuid4().hex
-    idempotency_key = str(uuid.uuid5(_KEY_NAMESPACE, seed))
 
     with transaction.atomic():
         row = AdsContent.objects.select_for_update().get(pk=ads_content.pk)
-        previous = (
-            OverrideAudit.objects.filter(ads_content=row, idempotency_key=idempotency_key)
-            .order_by("-created_at")
-            .first()
-        )
+        previous = _same_operation(row, form_token=form_token, override=override, note=note)
         if previous is not None and previous.outcome == OverrideAudit.Outcome.SUCCEEDED:
             return OverrideResult(ads_content=row, audit=previous, replayed=True)
+        idempotency_key = previous.idempotency_key if previous else str(uuid.uuid4())
         in_flight = OverrideAudit.objects.filter(
             ads_content=row,
             outcome=OverrideAudit.Outcome.PENDING,
@@ -128,17 +136,22 @@ def creative_override_set(
             after_override=override,
             note=note,
             idempotency_key=idempotency_key,
+            form_token=form_token[:64],
         )
 
     client = client or get_client()
+    max_wait = settings.LAYERS_INTERACTIVE_MAX_WAIT
     try:
-        project_assert_customer(project=project, client=client)
+        audit.customer_check = project_assert_customer(
+            project=project, client=client, max_wait=max_wait
+        )
         data = client.ads_content_override_set(
             project.layers_id,
             row.layers_id,
             override=override or None,
             note=note or None,
             idempotency_key=idempotency_key,
+            max_wait=max_wait,
         )
     except (LayersOutcomeUnknown, LayersUnavailable) as exc:
         _audit_finish(audit, OverrideAudit.Outcome.UNKNOWN, exc)
@@ -148,7 +161,7 @@ def creative_override_set(
         raise
 
     fields = ads_content_fields_from_api(data)
-    if fields["layers_id"] != row.layers_id:
+    if fields["key"] and not same_id(fields["layers_id"], row.layers_id):
         exc = LayersAPIError(
             "The API answered with a different creative than the one changed.",
             code="PROTOCOL",
@@ -162,11 +175,14 @@ def creative_override_set(
         old_score = row.organic_score
         listed_before = [getattr(row, name) for name in LISTED_FIELDS]
         for name, value in fields.items():
-            if name != "layers_id":
+            if name not in ("layers_id", "key"):  # the list's form of the id stays
                 setattr(row, name, value)
         row.synced_at = now
         row.is_gone = False
+        row.missing_since, row.missed_walks = None, 0
         row.save()
+        creative_display_refresh(project=project, keys=[row.key])
+        row.refresh_from_db(fields=["title", "thumbnail_url"])
         if [getattr(row, name) for name in LISTED_FIELDS] != listed_before:
             project_counts_refresh(project=project)  # the answer moved the project's figures
         if row.organic_score != old_score:
@@ -177,8 +193,31 @@ def creative_override_set(
         audit.request_id = data.request_id
         audit.response_set_by = row.override_set_by
         audit.completed_at = now
-        audit.save(update_fields=["outcome", "request_id", "response_set_by", "completed_at"])
+        audit.save(
+            update_fields=[
+                "outcome",
+                "request_id",
+                "response_set_by",
+                "completed_at",
+                "customer_check",
+            ]
+        )
     return OverrideResult(ads_content=row, audit=audit)
+
+
+def _same_operation(
+    row: AdsContent, *, form_token: str, override: str, note: str
+) -> OverrideAudit | None:
+    """The newest audit entry of this very operation (same form, same body), if any."""
+    if not form_token:
+        return None
+    return (
+        OverrideAudit.objects.filter(
+            ads_content=row, form_token=form_token[:64], after_override=override, note=note
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def _audit_finish(audit: OverrideAudit, outcome: str, exc: LayersError) -> None:
@@ -188,8 +227,90 @@ def _audit_finish(audit: OverrideAudit, outcome: str, exc: LayersError) -> None:
     audit.request_id = exc.request_id[:64]
     audit.completed_at = timezone.now()
     audit.save(
-        update_fields=["outcome", "error_code", "error_message", "request_id", "completed_at"]
+        update_fields=[
+            "outcome",
+            "error_code",
+            "error_message",
+            "request_id",
+            "completed_at",
+            "customer_check",
+        ]
     )
+
+
+# --- what pages show of a creative -------------------------------------------------------------
+
+
+def creative_display_refresh(*, project: Project, keys: Iterable[str] | None = None) -> int:
+    """Derive the title and thumbnail the pages show of the project's scored creatives (all,
+    or those with these id keys) from whatever the API gives, first that has one:
+
+    1. the row's own ``title`` / ``thumbnailUrl`` (our sandbox's older reading; seed 001's
+       row has neither);
+    2. its container: the caption's first line; the preview's or primaryAsset's thumbnail;
+    3. its row in the newest snapshot of any of the project's leaderboards (seed 000's items
+       carry both), matched on id key (``adc_…`` there, bare in ads-content).
+
+    Called after every project sync and after an override's answer is stored; writes only the
+    rows whose values change. Returns how many.
+    """
+    rows = AdsContent.objects.filter(project=project)
+    if keys is not None:
+        rows = rows.filter(key__in=list(keys))
+    values = rows.annotate(own_title=KT("raw__title"), own_thumbnail=KT("raw__thumbnailUrl"))
+    boards = _leaderboard_display(project)
+    changed = []
+    for (
+        pk,
+        key,
+        title,
+        thumbnail,
+        own_title,
+        own_thumbnail,
+        caption,
+        container_thumb,
+    ) in values.values_list(
+        "pk",
+        "key",
+        "title",
+        "thumbnail_url",
+        "own_title",
+        "own_thumbnail",
+        "container__caption",
+        "container__thumbnail_url",
+    ).iterator(2000):
+        board_title, board_thumbnail = boards.get(key, ("", ""))
+        new_title = p.text(own_title, 500).strip() or _caption_title(caption) or board_title
+        new_thumbnail = p.url(own_thumbnail) or p.url(container_thumb) or board_thumbnail
+        if (new_title, new_thumbnail) != (title, thumbnail):
+            changed.append(AdsContent(pk=pk, title=new_title, thumbnail_url=new_thumbnail))
+    AdsContent.objects.bulk_update(changed, ["title", "thumbnail_url"], batch_size=500)
+    return len(changed)
+
+
+def _caption_title(caption: str | None) -> str:
+    for line in (caption or "").splitlines():
+        if line.strip():
+            return line.strip()[:500]
+    return ""
+
+
+def _leaderboard_display(project: Project) -> dict[str, tuple[str, str]]:
+    """id key -> (title, thumbnail) from the project's newest snapshots, newest first."""
+    from creatives.selectors import latest_snapshots
+
+    found: dict[str, tuple[str, str]] = {}
+    snapshots = latest_snapshots(LeaderboardSnapshot.objects.filter(project=project))
+    for items in snapshots.order_by("-fetched_at", "-id").values_list("items", flat=True):
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            key = id_key(item.get("adsContentId"))
+            title = p.text(item.get("title"), 500).strip()
+            thumbnail = p.url(item.get("thumbnailUrl"))
+            if key and key not in found and (title or thumbnail):
+                found[key] = (title, thumbnail)
+    return found
 
 
 # --- leaderboards -------------------------------------------------------------------------------
@@ -232,6 +353,7 @@ def leaderboard_refresh(
     limit: int | None = None,
     include_ineligible: bool = False,
     client: LayersClient | None = None,
+    max_wait: float | None = None,
 ) -> tuple[LeaderboardSnapshot, bool]:
     """Fetch top-performers live and store a snapshot when it differs from the latest one.
 
@@ -246,15 +368,23 @@ def leaderboard_refresh(
     )
     key = filters_key(filters)
     client = client or get_client()
-    data = client.top_performers(
-        project.layers_id,
-        metric=metric,
-        window=window,
-        source_types=filters.get("sourceType"),
-        platforms=filters.get("platform"),
-        limit=filters.get("limit"),
-        include_ineligible=include_ineligible,
-    )
+    try:
+        data = client.top_performers(
+            project.layers_id,
+            metric=metric,
+            window=window,
+            source_types=filters.get("sourceType"),
+            platforms=filters.get("platform"),
+            limit=filters.get("limit"),
+            include_ineligible=include_ineligible,
+            **({"max_wait": max_wait} if max_wait is not None else {}),
+        )
+    except LayersAPIError as exc:
+        if exc.code != "VALIDATION":
+            raise
+        # Declined for this combination (seed 000: a paid metric with an organic-only source
+        # mix; which mixes that covers, the docs contradict): stored as such, not an error.
+        return _declined_store(project, metric=metric, window=window, filters=filters, exc=exc)
     items = data.get("items")
     items = (
         p.clean([item for item in items if isinstance(item, dict)])
@@ -268,7 +398,7 @@ def leaderboard_refresh(
         .order_by("-fetched_at", "-id")
         .first()
     )
-    if latest is not None and latest.items == items:
+    if latest is not None and latest.items == items and not latest.declined:
         return latest, False
     snapshot = LeaderboardSnapshot.objects.create(
         project=project,
@@ -279,5 +409,35 @@ def leaderboard_refresh(
         fetched_at=timezone.now(),
         items=items,
         raw=p.clean({k: v for k, v in data.items() if k != "items"}),
+    )
+    return snapshot, True
+
+
+def _declined_store(
+    project: Project, *, metric: str, window: str, filters: dict[str, Any], exc: LayersAPIError
+) -> tuple[LeaderboardSnapshot, bool]:
+    """Store "the API declined this board, saying …" unless the newest snapshot says so."""
+    key = filters_key(filters)
+    message = exc.message[:2000]
+    latest = (
+        LeaderboardSnapshot.objects.filter(
+            project=project, metric=metric, window=window, filters_key=key
+        )
+        .order_by("-fetched_at", "-id")
+        .first()
+    )
+    if latest is not None and latest.declined and latest.declined_message == message:
+        return latest, False
+    snapshot = LeaderboardSnapshot.objects.create(
+        project=project,
+        metric=metric,
+        window=window,
+        filters=filters,
+        filters_key=key,
+        fetched_at=timezone.now(),
+        items=[],
+        raw={"error": {"code": exc.code, "message": message, "requestId": exc.request_id}},
+        declined=True,
+        declined_message=message,
     )
     return snapshot, True

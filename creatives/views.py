@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -58,6 +59,7 @@ from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants
 from layersadmin.layers import (
     CustomerMismatch,
     LayersAPIError,
+    LayersBusy,
     LayersError,
     LayersOutcomeUnknown,
     LayersUnavailable,
@@ -319,6 +321,8 @@ def _override_apply(form: OverrideForm, creative: AdsContent, user) -> tuple[int
         return 422, "", " ".join(m for ms in exc.message_dict.values() for m in ms)
     except (OverrideInProgress, CustomerMismatch) as exc:
         return 409, "", f"Nothing was changed: {_error_text(exc)}"
+    except LayersBusy as exc:  # the rate budget would keep this person waiting too long
+        return 429, "", exc.message
     except (LayersOutcomeUnknown, LayersUnavailable) as exc:
         return (
             504,
@@ -439,7 +443,13 @@ def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpR
         status, error = 422, "Fix the controls first: " + " ".join(form.problems)
     else:
         try:
-            snapshot, created = leaderboard_refresh(project=project, **form.service_kwargs())
+            snapshot, created = leaderboard_refresh(
+                project=project,
+                max_wait=settings.LAYERS_INTERACTIVE_MAX_WAIT,
+                **form.service_kwargs(),
+            )
+        except LayersBusy as exc:
+            status, error = 429, exc.message
         except LayersAPIError as exc:
             # A 422 is the API explaining the controls (e.g. a paid metric with an
             # organic-only source mix): shown next to them, in the API's own words.
@@ -448,7 +458,12 @@ def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpR
         except LayersError as exc:
             status = 504
             error = f"No answer from Layers; the stored snapshot is shown. {_error_text(exc)}"
-        else:
+        if not error and snapshot.declined:
+            # The API declined these controls (e.g. a paid metric with an organic-only source
+            # mix): stored as such, and explained next to them in the API's own words.
+            status = 422
+            error = f"Layers refused: {snapshot.declined_message} (code VALIDATION)"
+        elif not error:
             with project_timezone(project):
                 when = timezone.localtime(timezone.now()).strftime("%H:%M")
             notice = (

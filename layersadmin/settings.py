@@ -193,6 +193,18 @@ LAYERS_API_READ_TIMEOUT = env.float("LAYERS_API_READ_TIMEOUT", default=30.0)
 LAYERS_API_MAX_ATTEMPTS = env.int("LAYERS_API_MAX_ATTEMPTS", default=6)
 # First retry waits up to this many seconds; each further one doubles it (full jitter, cap 20 s).
 LAYERS_API_BACKOFF_BASE = env.float("LAYERS_API_BACKOFF_BASE", default=0.25)
+# The key's rate tier, which the client paces at (REFERENCE 5): standard, pilot or partner;
+# "unlimited" turns client pacing off (the local sandbox and the benchmark only). Empty: the
+# tier /whoami reports (a client paces as standard until it has asked).
+LAYERS_API_TIER = env.str("LAYERS_API_TIER", default="").strip().lower()
+if LAYERS_API_TIER not in ("", "standard", "pilot", "partner", "unlimited"):
+    raise ImproperlyConfigured(
+        f"LAYERS_API_TIER must be standard, pilot, partner, unlimited or empty, "
+        f"not {LAYERS_API_TIER!r} (see .env.example and README's configuration)."
+    )
+# Seconds a person's request may wait for the rate budget or a 429 before it answers "Layers
+# is busy, try again in N s" (LayersBusy); pass it as max_wait= on interactive calls.
+LAYERS_INTERACTIVE_MAX_WAIT = env.float("LAYERS_INTERACTIVE_MAX_WAIT", default=3.0)
 # Leaderboards the sync snapshots: "metric:window" pairs.
 LAYERS_LEADERBOARDS = env.list(
     "LAYERS_LEADERBOARDS",
@@ -206,6 +218,9 @@ LAYERS_LEADERBOARDS = env.list(
 )
 # A project whose last successful sync is older than this shows a red freshness badge.
 LAYERS_STALE_AFTER_MINUTES = env.int("LAYERS_STALE_AFTER_MINUTES", default=90)
+# Incremental content walks re-read containers created within this many days, so their
+# approval changes arrive at the next run; older ones' arrive with the nightly --full.
+LAYERS_CONTENT_REREAD_DAYS = env.int("LAYERS_CONTENT_REREAD_DAYS", default=7)
 
 # --- Security -----------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -60,7 +60,7 @@ class Project(SyncedModel):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["layers_id"], name="project_unique_layers_id"),
+            models.UniqueConstraint(fields=["key"], name="project_unique_key"),
         ]
         permissions = [
             ("view_all_projects", "Can see every project, not only assigned ones"),

@@ -21,6 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer
+from layersadmin.layers.ids import id_key
 from projects.models import Project
 
 VIEW_ALL_PERMISSION = "projects.view_all_projects"
@@ -42,7 +43,7 @@ def project_for_user(user, project_id: str) -> Project:
     if not isinstance(project_id, str) or not 0 < len(project_id) <= 64 or "\x00" in project_id:
         raise Http404("No such project.")
     try:
-        return projects_visible_to(user).get(layers_id=project_id)
+        return projects_visible_to(user).get(key=id_key(project_id))
     except Project.DoesNotExist:
         raise Http404("No such project.") from None
 

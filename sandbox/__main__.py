@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .dialects import DIALECTS
 from .server import DEFAULT_NOW, SandboxServer
 
 
@@ -28,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--api-key", default=None, help="fix the main key (default: derived from the seed)"
     )
+    ap.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="seed",
+        help="seed: the shapes the vendor pages show; variant: the other reasonable answer "
+        "wherever the docs are silent or disagree (sandbox/README.md)",
+    )
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return ap
 
@@ -49,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         verbose=args.verbose,
+        dialect=args.dialect,
     )
     print("Layers Partner API sandbox")
     print(f"  base URL : {srv.base_url}")
     print(f"  control  : {srv.root_url}/_sandbox/  (advance, reset, faults, state, info)")
-    print(f"  clock    : {args.now}   seed {args.seed}   tier {args.tier}")
+    print(f"  clock    : {args.now}   seed {args.seed}   tier {args.tier}   dialect {args.dialect}")
     print("  API keys :")
     for label, key in srv.keys.items():
         print(f"    {label:<15} {key}")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import generate
-from .data import CONTAINER_STATUSES, CREATIVE_TYPES, FORMATS, ApiKey, Project, Store
+from .data import CONTAINER_STATUSES, CREATIVE_TYPES, FORMATS, ApiKey, Container, Project, Store
+from .dialects import SEED, Dialect, bare, normalise_id
 from .metrics import AD_PLATFORMS, ORGANIC_PLATFORMS, WATCH_PLATFORMS
 from .util import b64url_decode_json, b64url_encode_json, iso, parse_iso
 
@@ -40,6 +41,8 @@ class Ctx:
     body: bytes
     request_id: str
     tier: str
+    dialect: Dialect = SEED
+    faults: object = None  # limits.Faults (walk rescores); None outside the HTTP server
 
 
 # --------------------------------------------------------------------------- helpers
@@ -135,16 +138,26 @@ def q_time(ctx: Ctx, name: str) -> int | None:
         ) from None
 
 
-def json_body(ctx: Ctx, status: int) -> object:
+def json_body(ctx: Ctx, patch: bool) -> object:
+    status = ctx.dialect.patch_body_status if patch else 422
     if not ctx.body or not ctx.body.strip():
         raise validation(
-            "Invalid patch body." if status == 400 else "Request body is required.", None, status
+            "Invalid patch body." if patch else "Request body is required.", None, status
         )
     try:
         return json.loads(ctx.body)
     except (ValueError, UnicodeDecodeError):
-        prefix = "Invalid patch body: " if status == 400 else ""
+        prefix = "Invalid patch body: " if patch else ""
         raise validation(prefix + "request body is not valid JSON.", None, status) from None
+
+
+def refuse_reference_only(ctx: Ctx, *names: str) -> None:
+    """Dialects that refuse parameters only REFERENCE names (no seed): 422 naming the first."""
+    if not ctx.dialect.reference_only_params_refused:
+        return
+    for name in names:
+        if name in ctx.query or name + "[]" in ctx.query:
+            raise validation(f"{name} is not a supported parameter of this endpoint.", name)
 
 
 @lru_cache(maxsize=1)
@@ -165,8 +178,41 @@ def project_or_404(ctx: Ctx) -> Project:
     return p
 
 
-def page(items: list, next_cursor: str | None) -> dict:
-    return {"items": items, "nextCursor": next_cursor}
+def page(ctx: Ctx, items: list, next_cursor: str | None) -> dict:
+    return ctx.dialect.page(items, next_cursor)
+
+
+def render_project(ctx: Ctx, p: Project, full: bool) -> dict:
+    """A project as the dialect writes it: the list subset or the full row (single answers)."""
+    d = ctx.dialect
+    row = p.row if full else ctx.store.project_list_row(p)
+    bare_id = full and d.project_answer_bare_id
+    if not (bare_id or d.external_id_in_metadata or d.extra_fields):
+        return row
+    row = dict(row)
+    if bare_id:
+        row["id"] = bare(p.id)
+    if d.external_id_in_metadata:
+        metadata = dict(p.row["metadata"] or {})
+        partner = dict(metadata.get("partner") or {})
+        partner["customerExternalId"] = row.pop("customerExternalId")
+        metadata["partner"] = partner
+        row["metadata"] = metadata
+    if d.extra_fields:
+        row.update(
+            d.extras({"self": f"/v1/projects/{p.id}", "content": f"/v1/projects/{p.id}/content"})
+        )
+    return row
+
+
+def render_container(ctx: Ctx, c: Container, row: dict) -> dict:
+    d = ctx.dialect
+    if not d.extra_fields:
+        return row
+    return {
+        **row,
+        **d.extras({"self": f"/v1/content/{c.id}", "project": f"/v1/projects/{c.project_id}"}),
+    }
 
 
 # --------------------------------------------------------------------------- whoami
@@ -180,7 +226,7 @@ def whoami(ctx: Ctx):
             "organizationName": org.name,
             "parentOrganizationId": None,
             "scopes": list(ctx.key.scopes),
-            "rateLimitTier": ctx.tier,
+            "rateLimitTier": ctx.dialect.reported_tier or ctx.tier,
             "apiKeyId": ctx.key.id,
             "creditBalance": org.credit_balance,
         },
@@ -204,8 +250,9 @@ def _decode_keyset(token: str, ts_field: str, id_field: str) -> tuple[str, str]:
 
 
 def projects_list(ctx: Ctx):
+    refuse_reference_only(ctx, "status")
     status = q_enum(ctx, "status", ("active", "archived"), "active")
-    limit = q_int(ctx, "limit", 25, 1, 200)
+    limit = ctx.dialect.page_items(q_int(ctx, "limit", 25, 1, 200))
     search = (q_one(ctx, "search") or "").strip().lower()
     cext = q_one(ctx, "customerExternalId")
     cursor = q_one(ctx, "cursor")
@@ -223,14 +270,15 @@ def projects_list(ctx: Ctx):
         if cext is not None and p.row["customerExternalId"] != cext:
             continue
         if len(items) == limit:
-            return 200, page(items, b64url_encode_json({"createdAt": last[0], "id": last[1]})), {}
-        items.append(ctx.store.project_list_row(p))
+            token = b64url_encode_json({"createdAt": last[0], "id": last[1]})
+            return 200, page(ctx, items, token), {}
+        items.append(render_project(ctx, p, full=False))
         last = order[i]
-    return 200, page(items, None), {}
+    return 200, page(ctx, items, None), {}
 
 
 def project_get(ctx: Ctx):
-    return 200, project_or_404(ctx).row, {}
+    return 200, render_project(ctx, project_or_404(ctx), full=True), {}
 
 
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -324,18 +372,46 @@ def _validate_project_fields(body: dict, status: int, creating: bool) -> None:
         raise validation("targetGender must be one of: all, female, male.", "targetGender", status)
 
 
+def _lift_external_id(ctx: Ctx, body: dict, status: int) -> dict:
+    """Dialects that keep customerExternalId at ``metadata.partner`` (seed 003's wording):
+    a value written there is the project's customerExternalId (a top-level one wins); the
+    store keeps it in the top-level field and the rest of ``metadata`` as sent."""
+    if not ctx.dialect.external_id_in_metadata:
+        return body
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict) or "partner" not in metadata:
+        return body
+    partner = metadata["partner"]
+    if not isinstance(partner, dict):
+        raise validation("metadata.partner must be an object.", "metadata", status)
+    if "customerExternalId" not in partner:
+        return body
+    partner = dict(partner)
+    value = partner.pop("customerExternalId")
+    metadata = dict(metadata)
+    if partner:
+        metadata["partner"] = partner
+    else:
+        del metadata["partner"]
+    body = {**body, "metadata": metadata}
+    body.setdefault("customerExternalId", value)
+    return body
+
+
 def project_create(ctx: Ctx):
-    body = json_body(ctx, 422)
+    body = json_body(ctx, patch=False)
     if not isinstance(body, dict):
         raise validation("Request body must be a JSON object.")
     for req in ("name", "timezone"):
         if body.get(req) is None:
             raise validation(f"{req} is required.", req)
+    body = _lift_external_id(ctx, body, 422)
     _validate_project_fields(body, 422, creating=True)
     store = ctx.store
     p = generate.empty_project(store, body, ctx.key.org_id)
     store.register_project(p)
-    return 201, p.row, {"Location": f"/v1/projects/{p.id}"}
+    row = render_project(ctx, p, full=True)
+    return 201, row, {"Location": f"/v1/projects/{row['id']}"}
 
 
 _BRAND_KEYS = {
@@ -348,10 +424,12 @@ _BRAND_KEYS = {
 
 def project_patch(ctx: Ctx):
     p = project_or_404(ctx)
-    body = json_body(ctx, 400)
+    status = ctx.dialect.patch_body_status
+    body = json_body(ctx, patch=True)
     if not isinstance(body, dict) or not body:
-        raise validation("Invalid patch body: send at least one field.", None, 400)
-    _validate_project_fields(body, 400, creating=False)
+        raise validation("Invalid patch body: send at least one field.", None, status)
+    body = _lift_external_id(ctx, body, status)
+    _validate_project_fields(body, status, creating=False)
     store = ctx.store
     row = p.row
     before = json.dumps(row, sort_keys=True)
@@ -370,7 +448,7 @@ def project_patch(ctx: Ctx):
             row[name] = value
     if json.dumps(row, sort_keys=True) != before:
         row["updatedAt"] = iso(store.now)
-    return 200, row, {}
+    return 200, render_project(ctx, p, full=True), {}
 
 
 def project_delete(ctx: Ctx):
@@ -379,9 +457,10 @@ def project_delete(ctx: Ctx):
     p.archived_at = now
     p.row["status"] = "archived"
     p.row["updatedAt"] = iso(now)
+    pid = bare(p.id) if ctx.dialect.project_answer_bare_id else p.id
     return (
         200,
-        {"id": p.id, "status": "archived", "archivedAt": iso(now), "canceledScheduledPosts": 0},
+        {"id": pid, "status": "archived", "archivedAt": iso(now), "canceledScheduledPosts": 0},
         {},
     )
 
@@ -396,7 +475,7 @@ def content_list(ctx: Ctx):
     until = q_time(ctx, "until")
     if since is not None and until is not None and since > until:
         raise validation("since must be before or equal to until.", "since")
-    limit = q_int(ctx, "limit", 25, 1, 200)
+    limit = ctx.dialect.page_items(q_int(ctx, "limit", 25, 1, 200))
     order = p.c_order
     start = len(order)
     cursor = q_one(ctx, "cursor")
@@ -419,21 +498,18 @@ def content_list(ctx: Ctx):
         if ctype and c.creative_type != ctype:
             continue
         if len(items) == limit:
-            return (
-                200,
-                page(items, b64url_encode_json({"createdAt": iso(last[0]), "id": last[1]})),
-                {},
-            )
-        items.append(c.row())
+            token = b64url_encode_json({"createdAt": iso(last[0]), "id": last[1]})
+            return 200, page(ctx, items, token), {}
+        items.append(render_container(ctx, c, c.row()))
         last = order[i]
-    return 200, page(items, None), {}
+    return 200, page(ctx, items, None), {}
 
 
 def content_get(ctx: Ctx):
     c = ctx.store.get_container(ctx.key.org_id, ctx.params["content_id"])
     if c is None:
         raise not_found("Content")
-    return 200, c.detail(), {}
+    return 200, render_container(ctx, c, c.detail()), {}
 
 
 # --------------------------------------------------------------------------- ads-content
@@ -460,13 +536,27 @@ def _ads_cursor(token: str | None, sort: str):
 
 def ads_content_list(ctx: Ctx):
     p = project_or_404(ctx)
+    d = ctx.dialect
     pools = set(q_enum_list(ctx, "scoringPool", ("generated", "ugc", "manual")))
     min_score = q_float(ctx, "minScore", 0.0, 10.0)
     override = q_enum(ctx, "override", ("include", "exclude", "none"))
     eligible = q_bool(ctx, "eligible", None)
+    refuse_reference_only(ctx, "sort")
     sort = q_enum(ctx, "sort", ADS_SORTS, "score_desc")
-    limit = q_int(ctx, "limit", 50, 1, 200)
+    limit = d.page_items(q_int(ctx, "limit", 50, 1, d.ads_content_max_limit))
     cur = _ads_cursor(q_one(ctx, "cursor"), sort)
+
+    def accept(r) -> bool:
+        if pools and r.pool not in pools:
+            return False
+        if min_score is not None and r.score < min_score:
+            return False
+        if override is not None and (r.override or "none") != override:
+            return False
+        return eligible is None or r.eligibility()[0] == eligible
+
+    if cur is not None and ctx.faults is not None and ctx.faults.take_walk_rescore():
+        generate.rescore_ahead(ctx.store, p, sort, cur, accept)
     keys, rows = p.sorted_ads(sort)
     desc = sort != "score_asc"
     if desc:
@@ -479,48 +569,46 @@ def ads_content_list(ctx: Ctx):
     items, last = [], None
     for i in indices:
         r = rows[i]
-        if pools and r.pool not in pools:
-            continue
-        if min_score is not None and r.score < min_score:
-            continue
-        if override is not None and (r.override or "none") != override:
-            continue
-        if eligible is not None and r.eligibility()[0] != eligible:
+        if not accept(r):
             continue
         if len(items) == limit:
             token = b64url_encode_json({"sort": sort, "v": last[0], "id": last[1]})
-            return 200, page(items, token), {}
-        items.append(r.row(now))
+            return 200, page(ctx, items, token), {}
+        items.append(r.row(now, d))
         last = keys[i]
-    return 200, page(items, None), {}
+    return 200, page(ctx, items, None), {}
 
 
 def ads_content_patch(ctx: Ctx):
     p = project_or_404(ctx)
-    row = p.ads.get(ctx.params["ads_id"])
+    row = ctx.store.get_ads_row(p, ctx.params["ads_id"])
     if row is None:
         raise not_found("ads_content row")
-    body = json_body(ctx, 400)
+    d = ctx.dialect
+    status = d.patch_body_status
+    body = json_body(ctx, patch=True)
     if not isinstance(body, dict) or not body:
-        raise validation("Invalid patch body.", None, 400)
+        raise validation("Invalid patch body.", None, status)
     extra = set(body) - {"override", "note"}
     if extra:
         raise validation(
-            f"Invalid patch body: unknown field {sorted(extra)[0]!r}.", sorted(extra)[0], 400
+            f"Invalid patch body: unknown field {sorted(extra)[0]!r}.", sorted(extra)[0], status
         )
     if "override" not in body:
         raise validation(
-            "Invalid patch body: override is required (include, exclude or null).", "override", 400
+            "Invalid patch body: override is required (include, exclude or null).",
+            "override",
+            status,
         )
     override = body["override"]
     if override not in ("include", "exclude", None):
         raise validation(
-            "Invalid patch body: override must be include, exclude or null.", "override", 400
+            "Invalid patch body: override must be include, exclude or null.", "override", status
         )
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 280):
         raise validation(
-            "Invalid patch body: note must be a string of at most 280 characters.", "note", 400
+            "Invalid patch body: note must be a string of at most 280 characters.", "note", status
         )
     if p.archived:
         raise ApiError(
@@ -531,7 +619,10 @@ def ads_content_patch(ctx: Ctx):
             {"projectId": p.id, "status": "archived"},
         )
     ctx.store.set_override(p, row, override, note, "note" in body, ctx.key, ctx.request_id)
-    return 200, row.row(ctx.store.now), {}
+    answer = row.row(ctx.store.now, d)
+    if d.ads_patch_id != d.ads_list_id:  # the same creative, named in another id form
+        answer = {**answer, "adsContentId": d.ads_patch_id.render(row.id)}
+    return 200, answer, {}
 
 
 # --------------------------------------------------------------------------- top performers
@@ -554,7 +645,12 @@ def top_performers(ctx: Ctx):
     platforms = q_enum_list(ctx, "platform", ORGANIC_PLATFORMS + AD_PLATFORMS)
     limit = q_int(ctx, "limit", 25, 1, 100)
     include_ineligible = q_bool(ctx, "includeIneligible", False)
-    if metric in PAID_METRICS and sources and sources <= {"platform_post"}:
+    d = ctx.dialect
+    if d.paid_metric_needs_paid_source:  # "organic-only mix" includes an omitted sourceType
+        refused = not sources or not sources <= {"content_container", "manual"}
+    else:  # only an explicit sourceType of platform posts alone is organic-only
+        refused = bool(sources) and sources <= {"platform_post"}
+    if metric in PAID_METRICS and refused:
         raise validation(
             f"metric={metric} requires paid data. Filter sourceType to content_container "
             "or manual, or pick an organic metric.",
@@ -625,25 +721,24 @@ def top_performers(ctx: Ctx):
             value = {"views": organic["views"], "engagement_rate": organic["engagementRate"]}.get(
                 metric, organic["watchTimeMs"]
             )
-        items.append(
-            (
-                value,
-                ads_id or "",
-                key,
-                {
-                    "rank": 0,
-                    "sourceType": source_type,
-                    "sourceId": source_id,
-                    "platformPostId": pp_id,
-                    "adsContentId": ads_id,
-                    "title": title,
-                    "thumbnailUrl": thumb,
-                    "metricValue": value,
-                    "organic": organic,
-                    "paid": paid,
-                },
-            )
-        )
+        item = {
+            "rank": 0,
+            "sourceType": source_type,
+            "sourceId": d.top_source_id.render(bare(source_id)) if source_id else None,
+            "platformPostId": pp_id,
+            "adsContentId": d.top_ads_id.render(ads_id) if ads_id else None,
+            "title": title,
+            "thumbnailUrl": thumb,
+            "metricValue": value,
+            "organic": organic,
+            "paid": paid,
+        }
+        if d.extra_fields:
+            links = {"project": f"/v1/projects/{p.id}"}
+            if ads_id:
+                links["adsContent"] = f"/v1/projects/{p.id}/ads-content/{ads_id}"
+            item.update(d.extras(links))
+        items.append((value, ads_id or "", key, item))
     # Sorted by the metric descending; ties break on adsContentId descending (unmapped
     # rows, which have none, sort after mapped ones and by their internal key).
     items.sort(key=lambda t: (t[0], t[1], t[2]), reverse=True)
@@ -657,12 +752,13 @@ def top_performers(ctx: Ctx):
 # --------------------------------------------------------------------------- audit log
 def audit_log(ctx: Ctx):
     store = ctx.store
+    refuse_reference_only(ctx, "eventType", "projectId", "apiKeyId", "since", "until")
     event_type = q_one(ctx, "eventType")
     project_id = q_one(ctx, "projectId")
     key_id = q_one(ctx, "apiKeyId")
     since = q_time(ctx, "since")
     until = q_time(ctx, "until")
-    limit = q_int(ctx, "limit", 50, 1, 200)
+    limit = ctx.dialect.page_items(q_int(ctx, "limit", 50, 1, 200))
     cursor = q_one(ctx, "cursor")
     store.materialize_org(ctx.key.org_id)
     events = store.audit.get(ctx.key.org_id, [])
@@ -671,8 +767,8 @@ def audit_log(ctx: Ctx):
         ts, ev_id = _decode_keyset(cursor, "occurredAt", "eventId")
         keys = store.audit_keys.get(ctx.key.org_id, [])
         start = bisect_right(keys, (-parse_iso(ts), ev_id))
-    if project_id and not project_id.startswith("prj_"):
-        project_id = "prj_" + project_id
+    if project_id:
+        project_id = "prj_" + normalise_id(project_id, "prj_")
     items, last = [], None
     for ev in events[start:]:
         if until is not None and ev.ts > until:
@@ -687,19 +783,11 @@ def audit_log(ctx: Ctx):
         if key_id and b["apiKeyId"] != key_id:
             continue
         if len(items) == limit:
-            return (
-                200,
-                page(
-                    items,
-                    b64url_encode_json(
-                        {"occurredAt": last.body["occurredAt"], "eventId": last.event_id}
-                    ),
-                ),
-                {},
-            )
+            token = b64url_encode_json({"occurredAt": iso(last.ts), "eventId": last.event_id})
+            return 200, page(ctx, items, token), {}
         items.append(b)
         last = ev
-    return 200, page(items, None), {}
+    return 200, page(ctx, items, None), {}
 
 
 # --------------------------------------------------------------------------- routing

@@ -19,6 +19,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 
 from . import generate
+from .dialects import SEED, Dialect, bare, normalise_id
 from .metrics import ProjectMetrics
 from .util import DAY, HOUR, api_key_from, iso, key_prefix, sub_seed, ulid_from, uuid_from
 
@@ -296,13 +297,18 @@ class AdsRow:
     def touch(self) -> None:
         self._row = None
 
-    def row(self, now: int) -> dict:
-        if self._row is None or self._now != now:
+    def row(self, now: int, dialect: Dialect) -> dict:
+        """The list row: exactly the seed-001 fields (plus the dialect's extras), ids in the
+        dialect's list forms. Cached until the row changes or the clock moves."""
+        if self._row is None or self._now != (now, dialect):
             ok, reason = self.eligibility()
+            source_id = self.source_id
+            if source_id is not None:
+                source_id = dialect.ads_list_source_id.render(bare(source_id))
             self._row = {
-                "adsContentId": self.id,
+                "adsContentId": dialect.ads_list_id.render(self.id),
                 "sourceType": self.source_type,
-                "sourceId": self.source_id,
+                "sourceId": source_id,
                 "platformPostId": self.pp_id,
                 "scoringPool": self.pool,
                 "organicScore": self.score,
@@ -325,10 +331,17 @@ class AdsRow:
                     for p in self.promotions
                     if p.active_at(now)
                 ],
-                "title": self.title,
-                "thumbnailUrl": self.thumb,
             }
-            self._now = now
+            if dialect.extra_fields:
+                self._row.update(
+                    dialect.extras(
+                        {
+                            "self": f"/v1/projects/{self.project_id}/ads-content/{self.id}",
+                            "project": f"/v1/projects/{self.project_id}",
+                        }
+                    )
+                )
+            self._now = (now, dialect)
         return self._row
 
 
@@ -420,8 +433,10 @@ class Store:
         now: int,
         media_base: str,
         api_key: str | None = None,
+        dialect: Dialect = SEED,
     ) -> None:
         self.lock = threading.RLock()
+        self.dialect = dialect
         self.seed = seed
         self.n_projects = projects
         self.n_creatives = creatives_per_project
@@ -491,9 +506,13 @@ class Store:
         for p in list(self.projects.values()):
             self.materialize(p)
 
+    def project_by_any_id(self, project_id: str) -> Project | None:
+        """Project by any id form: ``prj_<uuid>`` or bare, any letter case (not materialized)."""
+        return self.projects.get("prj_" + normalise_id(project_id, "prj_"))
+
     def get_project(self, org_id: str, project_id: str) -> Project | None:
-        """Project by id (``prj_<uuid>`` or bare uuid) inside ``org_id``; None otherwise."""
-        p = self.projects.get(project_id) or self.projects.get("prj_" + project_id)
+        """Project by any id form inside ``org_id`` (materialized); None otherwise."""
+        p = self.project_by_any_id(project_id)
         if p is None or p.org_id != org_id:
             return None
         return self.materialize(p)
@@ -506,7 +525,7 @@ class Store:
 
     # ----------------------------------------------------------------- content
     def get_container(self, org_id: str, container_id: str) -> Container | None:
-        cid = container_id if container_id.startswith("cnt_") else "cnt_" + container_id
+        cid = "cnt_" + normalise_id(container_id, "cnt_")
         p = self.container_index.get(cid)
         if p is None:
             self.materialize_org(org_id)
@@ -514,6 +533,12 @@ class Store:
         if p is None or p.org_id != org_id:
             return None
         return p.containers.get(cid)
+
+    # ----------------------------------------------------------------- ads-content
+    @staticmethod
+    def get_ads_row(p: Project, ads_content_id: str) -> AdsRow | None:
+        """A creative of ``p`` by any id form: bare or ``adc_``, any letter case."""
+        return p.ads.get(normalise_id(ads_content_id, "adc_"))
 
     # ----------------------------------------------------------------- overrides
     def set_override(
@@ -611,7 +636,7 @@ class Store:
     def clear_metrics(self, project_id: str) -> None:
         """Test helper: drop every metrics series of a project (ads rows stay)."""
         with self.lock:
-            p = self.materialize(self.projects[project_id])
+            p = self.materialize(self.project_by_any_id(project_id))
             p.metrics.organic.clear()
             p.metrics.paid.clear()
             p.unmapped.clear()
@@ -633,7 +658,8 @@ class Store:
     ) -> None:
         """Test helper: pin one daily bucket (UTC date ``YYYY-MM-DD``) of a creative.
 
-        ``creative`` is an adsContentId, or any other string for an unmapped paid row.
+        ``creative`` is an adsContentId (any id form), or any other string for an unmapped
+        paid row.
         """
         with self.lock:
             self._set_daily_metrics(
@@ -649,7 +675,10 @@ class Store:
         from .metrics import AD_PLATFORMS, OrganicSeries, PaidSeries
         from .util import parse_iso
 
-        p = self.materialize(self.projects[project_id])
+        p = self.materialize(self.project_by_any_id(project_id))
+        row = self.get_ads_row(p, creative)
+        if row is not None:
+            creative = row.id
         d = parse_iso(day) // DAY
         if platform in AD_PLATFORMS:
             series = next(

@@ -7,6 +7,7 @@ index), so a project's data does not depend on which projects were generated bef
 from __future__ import annotations
 
 import random
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from . import text
@@ -14,7 +15,7 @@ from .metrics import AD_PLATFORMS, ORGANIC_PLATFORMS, OrganicSeries, PaidSeries
 from .util import DAY, HOUR, iso, sub_seed, ulid_from, uuid_from
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data import Project, Store
+    from .data import AdsRow, Project, Store
 
 GEN_FORMAT_WEIGHTS = (
     ("slideshow-builder", 0.4),
@@ -323,6 +324,48 @@ def materialize(store: Store, p: Project) -> None:
     _preset_scores_and_overrides(store, p, rng, rows, now)
     for i in range(2 + n // 40 if n >= 5 else 0):
         _unmapped(store, p, rng, i, now)
+    if store.dialect.unknown_enums:
+        _unknown_enums(store, p, containers, rows)
+
+
+# Values no page lists (dialect ``variant``): a client must store them as they come.
+UNKNOWN_FORMAT = "carousel-builder"
+UNKNOWN_ENROLLMENT = "paused"
+UNKNOWN_POOL = "hybrid"
+UNKNOWN_STATUS = "uploading"  # looks in flight, never moves
+
+
+def _unknown_enums(store: Store, p: Project, containers, rows) -> None:
+    """A few containers and rows get undocumented enum values. Its own RNG, so the rest of
+    the data is the same as in the ``seed`` dialect."""
+    rng = random.Random(sub_seed(store.seed, "unknown-enums", p.idx))
+    n = len(containers)
+    few = max(2, round(n * 0.03))
+    sourced = {r.source_id for r in rows if r.source_id}
+    slides = [c for c in containers if c.kind == "slideshow" and c.creative_type == "generated"]
+    for c in rng.sample(slides, min(few, len(slides))):
+        c.format = UNKNOWN_FORMAT
+    scored = [c for c in containers if c.id in sourced and c.creative_type == "generated"]
+    for c in rng.sample(scored, min(few, len(scored))):
+        c.ads_enrollment = UNKNOWN_ENROLLMENT
+    generated_rows = [r for r in rows if r.source_type == "content_container"]
+    for r in rng.sample(generated_rows, min(few, len(generated_rows))):
+        r.pool = UNKNOWN_POOL
+    # ~1 % of containers in a status that looks in flight and stays put: completed
+    # generated containers nobody scored (no ads-content row points at them).
+    idle = [
+        c
+        for c in containers
+        if c.status == "completed" and c.creative_type == "generated" and c.id not in sourced
+    ]
+    idle = idle or [c for c in containers if c.status in ("failed", "canceled")]
+    for c in rng.sample(idle, min(max(1, round(n * 0.01)), len(idle))):
+        c.status = UNKNOWN_STATUS
+        c.completed = c.failed = c.last_error = None
+        c.approval = "pending"
+    for c in containers:
+        c._row = None
+    p.sorted_cache.clear()
 
 
 def _score_generated(rng: random.Random, completed: int, now: int, promoted: bool) -> float:
@@ -640,3 +683,41 @@ def advance_project(store: Store, p: Project, t0: int, t1: int, seq: int) -> dic
         if r.promotions:
             r.touch()
     return {k: v for k, v in out.items() if v}
+
+
+# --------------------------------------------------------------------------- walk rescores
+def rescore_ahead(store: Store, p: Project, sort: str, cursor: tuple, accept) -> AdsRow | None:
+    """Rescore the next row a cursor walk would return so that it jumps ahead of the cursor.
+
+    ``cursor`` is the decoded keyset ``(value, adsContentId)`` of an ads-content walk under
+    ``sort``; ``accept(row)`` is the walk's filter. The first row after the cursor that the
+    walk would list gets a new organicScore and ``scoredAt = now`` (a real, persistent
+    rescore) whose sort key lies before the cursor, so the walk in progress never sees it.
+    Returns the row, or None when no row can move ahead (e.g. the cursor sits at 10.0).
+    """
+    keys, rows = p.sorted_ads(sort)
+    if sort == "score_asc":
+        indices = range(bisect_right(keys, cursor), len(keys))
+    else:
+        indices = range(bisect_left(keys, cursor) - 1, -1, -1)
+    target = next((rows[i] for i in indices if accept(rows[i])), None)
+    if target is None:
+        return None
+    v = cursor[0]
+    now = store.now
+    if sort == "score_desc":
+        score = round(min(10.0, v + 0.3), 1)
+        ahead = (score, target.id) > cursor
+    elif sort == "score_asc":
+        score = round(max(0.0, v - 0.3), 1)
+        ahead = (score, target.id) < cursor
+    else:  # scored_at_desc
+        score = round(target.score + 0.3 if target.score <= 9.7 else target.score - 0.3, 1)
+        ahead = (now, target.id) > cursor
+    if not ahead:
+        return None
+    target.score = score
+    target.scored_at = now
+    target.touch()
+    p.sorted_cache.clear()
+    return target

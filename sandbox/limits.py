@@ -98,15 +98,31 @@ BURST_LENGTH = 3
 class Faults:
     """Seeded fault injector. ``draw()`` is called once per authenticated /v1 request, in
     arrival order. ``next_faults`` is a queue of faults served first, one per request,
-    whatever the rate (deterministic tests and demos)."""
+    whatever the rate (deterministic tests and demos). ``walk_rescores`` = how many of the
+    next ads-content list requests with a cursor rescore a row ahead of that cursor."""
 
-    def __init__(self, rate: float = 0.0, kinds=None, seed: int = 7, slow_ms: int = 1500) -> None:
+    def __init__(
+        self,
+        rate: float = 0.0,
+        kinds=None,
+        seed: int = 7,
+        slow_ms: int = 1500,
+        walk_rescores: int = 0,
+    ) -> None:
         self.lock = threading.Lock()
         self.bursts: dict[str, int] = {}
-        self.configure(rate=rate, kinds=kinds, seed=seed, slow_ms=slow_ms)
+        self.configure(
+            rate=rate, kinds=kinds, seed=seed, slow_ms=slow_ms, walk_rescores=walk_rescores
+        )
 
     def configure(
-        self, rate: float = 0.0, kinds=None, seed: int = 7, slow_ms: int = 1500, next_faults=None
+        self,
+        rate: float = 0.0,
+        kinds=None,
+        seed: int = 7,
+        slow_ms: int = 1500,
+        next_faults=None,
+        walk_rescores: int = 0,
     ) -> None:
         kinds = list(FAULT_KINDS) if not kinds else [str(k) for k in kinds]
         queued = [str(k) for k in (next_faults or [])]
@@ -118,6 +134,10 @@ class Faults:
         rate = float(rate)
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
+        if isinstance(walk_rescores, bool) or not isinstance(walk_rescores, int):
+            raise ValueError("walkRescores must be a whole number")
+        if walk_rescores < 0:
+            raise ValueError("walkRescores must be >= 0")
         with self.lock:
             self.rate = rate
             self.kinds = kinds
@@ -127,6 +147,7 @@ class Faults:
             self.bursts.clear()
             self.queue = queued
             self.injected: dict[str, int] = {}
+            self.walk_rescores = walk_rescores
 
     def state(self) -> dict:
         return {
@@ -136,7 +157,16 @@ class Faults:
             "slowMs": self.slow_ms,
             "next": list(self.queue),
             "injected": dict(self.injected),
+            "walkRescores": self.walk_rescores,
         }
+
+    def take_walk_rescore(self) -> bool:
+        """True (and one fewer left) if the next ads-content cursor request rescores a row."""
+        with self.lock:
+            if self.walk_rescores <= 0:
+                return False
+            self.walk_rescores -= 1
+            return True
 
     def draw(self, key_id: str) -> str | None:
         """The fault for this request (or None). A drawn 429 opens a burst for the key."""

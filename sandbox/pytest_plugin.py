@@ -3,7 +3,8 @@
 Enable with ``pytest_plugins = ["sandbox.pytest_plugin"]`` (or ``-p sandbox.pytest_plugin``).
 
 * ``sandbox_factory(**kwargs)`` -> a started :class:`SandboxServer` (stopped at teardown).
-  Defaults: seed 1, 3 projects x 40 creatives, tier unlimited; kwargs override them.
+  Defaults: seed 1, 3 projects x 40 creatives, tier unlimited, dialect ``seed``; kwargs
+  override them (``sandbox_factory(dialect="variant")``; names in ``sandbox.dialects.DIALECTS``).
 * ``sandbox_server`` -> ``sandbox_factory()`` with the defaults (function-scoped).
 """
 
@@ -13,7 +14,13 @@ import pytest
 
 from .server import SandboxServer
 
-FIXTURE_DEFAULTS = {"seed": 1, "projects": 3, "creatives_per_project": 40, "tier": "unlimited"}
+FIXTURE_DEFAULTS = {
+    "seed": 1,
+    "projects": 3,
+    "creatives_per_project": 40,
+    "tier": "unlimited",
+    "dialect": "seed",
+}
 
 
 @pytest.fixture

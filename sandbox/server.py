@@ -6,7 +6,8 @@ replay/conflict -> handler -> idempotency record -> response (or a dropped socke
 ``/_sandbox/*`` (control) and ``/media/*`` (SVG) skip auth, faults and rate limits.
 
     from sandbox.server import SandboxServer
-    srv = SandboxServer(seed=1, projects=3, creatives_per_project=40, tier="unlimited")
+    srv = SandboxServer(seed=1, projects=3, creatives_per_project=40, tier="unlimited",
+                        dialect="seed")  # or "variant": see sandbox/dialects.py
     srv.start(); srv.base_url; srv.keys["main"]; srv.stop()
 """
 
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import api, images
 from .data import Store
+from .dialects import DIALECTS, get_dialect, restamp
 from .limits import FAULT_KINDS, Faults, RateLimiter
 from .util import DAY, canonical_json, iso, new_request_id, parse_iso
 
@@ -158,9 +160,10 @@ class Handler(BaseHTTPRequestHandler):
         method = self.command
         cls = "read-light" if method == "GET" else "write-light"
         headers = {"X-Request-Id": rid}
+        dialect = sb.dialect
         if not path.startswith("/v1/"):
             _, rl = sb.limiter.take(None, cls)
-            headers.update(rl)
+            headers.update(dialect.rate_headers(rl))
             msg = f"No route for {method} {path}. The API lives under /v1."
             return self._send(404, error_body(404, "NOT_FOUND", msg, rid), headers)
         if sb.latency_ms:
@@ -172,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
             key = store.authenticate(auth[7:].strip())
         if key is None:
             _, rl = sb.limiter.take(None, cls)
-            headers.update(rl)
+            headers.update(dialect.rate_headers(rl))
             msg = (
                 "Missing API key: send Authorization: Bearer <key>."
                 if not auth
@@ -184,15 +187,15 @@ class Handler(BaseHTTPRequestHandler):
         drop_after = False
         if fault == "429":
             _, rl = sb.limiter.take(key.id, cls, consume=False)
-            headers.update(rl)
-            headers["Retry-After"] = "1"
-            headers["X-RateLimit-Remaining"] = "0"
+            rl["X-RateLimit-Remaining"] = "0"
+            headers.update(dialect.rate_headers(rl))
+            headers["Retry-After"] = dialect.retry_after(1)
             return self._send(
                 429, error_body(429, "RATE_LIMITED", "Rate limit exceeded (burst).", rid), headers
             )
         if fault in ("500", "502", "503"):
             _, rl = sb.limiter.take(key.id, cls, consume=False)
-            headers.update(rl)
+            headers.update(dialect.rate_headers(rl))
             status = int(fault)
             code = "INTERNAL" if status == 500 else "UPSTREAM_UNAVAILABLE"
             msg = (
@@ -201,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
                 else "Service temporarily unavailable (injected)."
             )
             if status == 503:
-                headers["Retry-After"] = "1"
+                headers["Retry-After"] = dialect.retry_after(1)
             return self._send(status, error_body(status, code, msg, rid), headers)
         if fault == "slow":
             time.sleep(sb.faults.slow_ms / 1000)
@@ -211,9 +214,11 @@ class Handler(BaseHTTPRequestHandler):
             drop_after = True
 
         allowed, rl = sb.limiter.take(key.id, cls)
-        headers.update(rl)
+        headers.update(dialect.rate_headers(rl))
         if not allowed:
-            msg = f"Rate limit exceeded for {cls}; retry after {rl['Retry-After']} s."
+            wait = int(rl["Retry-After"])  # whole seconds, rounded up, at least 1
+            headers["Retry-After"] = dialect.retry_after(wait)
+            msg = f"Rate limit exceeded for {cls}; retry after {wait} s."
             return self._send(429, error_body(429, "RATE_LIMITED", msg, rid), headers)
 
         try:
@@ -225,7 +230,9 @@ class Handler(BaseHTTPRequestHandler):
                     f"This API key lacks the {scope} scope.",
                     {"scope": scope},
                 )
-            ctx = api.Ctx(store, key, method, params, query, body, rid, sb.limiter.tier)
+            ctx = api.Ctx(
+                store, key, method, params, query, body, rid, sb.limiter.tier, dialect, sb.faults
+            )
             status, payload = self._run(sb, store, ctx, handler, headers)
         except api.ApiError as e:
             headers.update(e.headers)
@@ -253,10 +260,13 @@ class Handler(BaseHTTPRequestHandler):
                             "IDEMPOTENCY_CONFLICT",
                             "This Idempotency-Key was already used with a different request body.",
                         )
-                    headers["Idempotent-Replayed"] = "true"
+                    if ctx.dialect.replay_marker:
+                        headers["Idempotent-Replayed"] = "true"
                     headers.update(rec[4])
                     return rec[1], rec[2]
             status, payload, extra = handler(ctx)
+            if ctx.dialect.offset_timestamps:
+                payload = restamp(payload)
             out = _dumps(payload)
             headers.update(extra)
             if record_key is not None and 200 <= status < 300:
@@ -325,6 +335,7 @@ class Handler(BaseHTTPRequestHandler):
                     seed=data.get("seed", 7),
                     slow_ms=data.get("slowMs", 1500),
                     next_faults=data.get("next"),
+                    walk_rescores=data.get("walkRescores", 0),
                 )
             except (ValueError, TypeError) as e:
                 return bad(str(e))
@@ -360,7 +371,10 @@ class SandboxServer:
         fault_seed: int = 7,
         slow_ms: int = 1500,
         verbose: bool = False,
+        dialect: str = "seed",
+        walk_rescores: int = 0,
     ) -> None:
+        self.dialect = get_dialect(dialect)  # ValueError for an unknown name
         self.seed = int(seed)
         self.n_projects = int(projects)
         self.n_creatives = int(creatives_per_project)
@@ -372,7 +386,11 @@ class SandboxServer:
         self.verbose = verbose
         self.limiter = RateLimiter(tier, rate_limit_overrides)
         self._fault_defaults = dict(
-            rate=fault_rate, kinds=fault_kinds, seed=fault_seed, slow_ms=slow_ms
+            rate=fault_rate,
+            kinds=fault_kinds,
+            seed=fault_seed,
+            slow_ms=slow_ms,
+            walk_rescores=walk_rescores,
         )
         self.faults = Faults(**self._fault_defaults)
         self.httpd = _HTTPServer((host, port), Handler, self)
@@ -393,6 +411,7 @@ class SandboxServer:
             now=self.start_ts,
             media_base=self.root_url + "/media",
             api_key=self.api_key,
+            dialect=self.dialect,
         )
 
     @property
@@ -404,7 +423,7 @@ class SandboxServer:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self.httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.01},  # stop() waits up to this long
                 daemon=True,
                 name="sandbox-http",
             )
@@ -446,6 +465,8 @@ class SandboxServer:
             "rootUrl": self.root_url,
             "keys": self.keys,
             "tier": self.tier,
+            "dialect": self.dialect.name,
+            "dialects": list(DIALECTS),
             "seed": self.seed,
             "projects": self.n_projects,
             "creativesPerProject": self.n_creatives,

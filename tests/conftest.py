@@ -52,11 +52,16 @@ def layers(settings, sandbox_server):
     settings.LAYERS_API_KEY = sandbox_server.keys["main"]
     settings.LAYERS_API_MAX_ATTEMPTS = 3
     settings.LAYERS_API_BACKOFF_BASE = 0.01
+    # The fixture's sandbox is unlimited; name it, or clients pace as standard (REFERENCE 5).
+    settings.LAYERS_API_TIER = "unlimited"
     return sandbox_server
 
 
 def make_client(server, key: str = "main", **overrides) -> LayersClient:
+    """A client of ``server``; ``tier`` defaults to "unlimited" (pass the sandbox's own tier
+    when it is paced, e.g. ``make_client(srv, tier="standard")``)."""
     options = {"backoff_base": 0.01, "backoff_cap": 0.05, "retry_after_cap": 2.0}
+    options["tier"] = "unlimited"
     options.update(overrides)
     return LayersClient(base_url=server.base_url, api_key=server.keys[key], **options)
 

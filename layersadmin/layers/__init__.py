@@ -10,6 +10,7 @@ from layersadmin.layers.client import (
 from layersadmin.layers.errors import (
     CustomerMismatch,
     LayersAPIError,
+    LayersBusy,
     LayersError,
     LayersOutcomeUnknown,
     LayersProtocolError,
@@ -21,6 +22,7 @@ __all__ = [
     "ApiResponse",
     "new_idempotency_key",
     "LayersAPIError",
+    "LayersBusy",
     "LayersClient",
     "LayersError",
     "LayersOutcomeUnknown",

@@ -6,6 +6,7 @@ here ever holds the API key: messages are built from the API's envelope and our 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -67,6 +68,27 @@ class LayersOutcomeUnknown(LayersError):
     code = "OUTCOME_UNKNOWN"
 
 
+class LayersBusy(LayersError):
+    """Layers (or our pacing of it) would make this call wait longer than its ``max_wait``.
+
+    Raised before anything was sent, or after the API answered 429: nothing was changed.
+    ``retry_after`` is the whole number of seconds (at least 1) after which a retry may go.
+    A write of which an earlier attempt got no answer raises ``LayersOutcomeUnknown`` instead.
+    """
+
+    code = "BUSY"
+
+    def __init__(
+        self, retry_after: float, *, status: int | None = None, request_id: str = ""
+    ) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(
+            f"Layers is busy: nothing was changed, try again in {self.retry_after} s.",
+            status=status,
+            request_id=request_id,
+        )
+
+
 class LayersProtocolError(LayersError):
     """The API answered something we cannot use (not JSON, a cursor that repeats itself...)."""
 
@@ -77,3 +99,10 @@ class CustomerMismatch(LayersError):
     """A write was refused locally: the project's customerExternalId changed upstream."""
 
     code = "CUSTOMER_MISMATCH"
+
+
+class CustomerMissingUpstream(CustomerMismatch):
+    """A write was refused locally: the project has no customerExternalId upstream any more,
+    while layersadmin has one for it (seed 003's assertion cannot be made)."""
+
+    code = "CUSTOMER_MISSING_UPSTREAM"

@@ -11,10 +11,15 @@ from projects.services.scoping import project_assert_customer
 
 
 def _store(data: dict) -> Project:
+    """Store a project from a single-project answer (GET, POST, PATCH), matched on its id key:
+    such an answer may name it in another form than the list (C13), and an existing row keeps
+    the form it has (the list's, which calls use)."""
     fields = project_fields_from_api(data)
     layers_id = fields.pop("layers_id")
     project, _ = Project.objects.update_or_create(
-        layers_id=layers_id, defaults={**fields, "synced_at": timezone.now(), "is_gone": False}
+        key=fields.pop("key"),
+        defaults={**fields, "synced_at": timezone.now(), "is_gone": False},
+        create_defaults={**fields, "layers_id": layers_id, "synced_at": timezone.now()},
     )
     return project
 

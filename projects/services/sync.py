@@ -35,12 +35,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Min
+from django.db.models import F, Min
 from django.utils import timezone
 
 from creatives.mapping import ads_content_fields_from_api, container_fields_from_api
 from creatives.models import (
-    FINAL_CONTAINER_STATUSES,
+    IN_FLIGHT_CONTAINER_STATUSES,
     AdsContent,
     ContentContainer,
     ScoreSample,
@@ -48,6 +48,7 @@ from creatives.models import (
 from layersadmin.layers import LayersClient, LayersError, Page, get_client
 from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
+from layersadmin.layers.ids import id_key
 from projects.locks import lease_renew, process_is_gone, sync_lock
 from projects.mapping import project_fields_from_api
 from projects.models import Project, SyncRun
@@ -60,65 +61,27 @@ BATCH_SIZE = 500
 STALE_RUN_AFTER = timedelta(minutes=30)
 PROJECTS_LIST_LOCK = "layers-sync:projects"
 
-PROJECT_FIELDS = [
-    "name",
-    "customer_external_id",
-    "status",
-    "timezone",
-    "primary_language",
-    "organization_id",
-    "owner_email",
-    "created_at",
-    "updated_at",
-    "raw",
-    "synced_at",
-    "is_gone",
-]
-CONTAINER_FIELDS = [
-    "project",
-    "status",
-    "format",
-    "caption",
-    "creative_type",
-    "ads_enrollment",
-    "approval_status",
-    "created_at",
-    "completed_at",
-    "preview_kind",
-    "preview_url",
-    "thumbnail_url",
-    "image_urls",
-    "video_url",
-    "duration_ms",
-    "aspect_ratio",
-    "raw",
-    "synced_at",
-    "is_gone",
-]
-ADS_FIELDS = [
-    "container",
-    "source_type",
-    "source_id",
-    "platform_post_id",
-    "title",
-    "thumbnail_url",
-    "scoring_pool",
-    "organic_score",
-    "scored_at",
-    "scoring_version",
-    "is_eligible",
-    "eligibility_reason",
-    "override",
-    "override_note",
-    "override_set_by",
-    "override_set_at",
-    "active_promotions",
-    "organic_performance",
-    "ad_performance",
-    "raw",
-    "synced_at",
-    "is_gone",
-]
+# What each upsert writes on conflict: every field its mapper fills (derived from the mapper,
+# never listed by hand, so a field added to a mapper is written on the next sync), plus the
+# sync's bookkeeping. ``layers_id`` is written too: the list's form of the id is the one every
+# call uses (layersadmin.layers.ids).
+BOOKKEEPING = ("synced_at", "is_gone", "missing_since", "missed_walks")
+
+
+def _columns(mapper: Callable[[dict[str, Any]], dict[str, Any]], *extra: str) -> list[str]:
+    return [name for name in mapper({}) if name != "key"] + list(extra) + list(BOOKKEEPING)
+
+
+PROJECT_FIELDS = _columns(project_fields_from_api)
+CONTAINER_FIELDS = _columns(container_fields_from_api, "project")
+ADS_FIELDS = _columns(ads_content_fields_from_api, "container")
+# A project known from a GET only keeps the id form it has (GET may answer another, C13).
+PROJECT_FIELDS_FROM_GET = [name for name in PROJECT_FIELDS if name != "layers_id"]
+# A row missed by this many complete walks in a row is gone (one miss can be a rescore
+# between two pages moving it past the cursor).
+GONE_AFTER_MISSED_WALKS = 2
+# How many rows missed for the first time get a GET to confirm them (projects, containers).
+MISSING_LOOKUPS = 25
 
 
 @dataclass
@@ -294,18 +257,12 @@ def _sync_projects(
 ) -> list[Project]:
     counts = result.count("projects")
     if project_ids:
-        for project_id in project_ids:
-            try:
-                data = client.project_get(project_id)
-            except LayersAPIError as exc:
-                if exc.code == "NOT_FOUND":
-                    counts.gone += Project.objects.filter(layers_id=project_id).update(
-                        is_gone=True, synced_at=timezone.now()
-                    )
-                    continue
-                raise
-            counts.add(_upsert_projects([data], fetched_at=timezone.now()))
-        return list(Project.objects.filter(layers_id__in=project_ids, is_gone=False))
+        keys = [id_key(pid) for pid in project_ids]
+        stored = dict(Project.objects.filter(key__in=keys).values_list("key", "layers_id"))
+        for project_id, key in zip(project_ids, keys, strict=True):
+            # Call with the form the list gave us when we have it (C13).
+            _project_lookup(client, counts, stored.get(key, project_id))
+        return list(Project.objects.filter(key__in=keys, is_gone=False))
 
     # The list is walked by one worker at a time; the others wait, then use its result.
     with sync_lock(PROJECTS_LIST_LOCK, wait=600) as acquired:
@@ -314,22 +271,64 @@ def _sync_projects(
         ).exists()
         if acquired and not listed_since_start:
             seen: set[str] = set()
-            # The default list hides archived projects (seed 003); ask for them too.
+            # The default list hides archived projects (seed 003); ask for them too. The
+            # ``status`` filter is REFERENCE's, not a seed's: an API that refuses it (422)
+            # leaves archived projects to the GET of every project that drops out below.
             for status in (None, "archived"):
-                for page in client.projects_pages(status=status):
-                    counts.add(_upsert_projects(page.items, fetched_at=page.fetched_at))
-                    seen.update(p.text(item.get("id"), 64) for item in page.items)
-            stored = Project.objects.filter(is_gone=False).values_list("layers_id", flat=True)
-            gone = [pid for pid in stored if pid not in seen]
-            for chunk in _chunks(gone, BATCH_SIZE):
-                counts.gone += Project.objects.filter(layers_id__in=chunk).update(
-                    is_gone=True, synced_at=timezone.now()
-                )
+                try:
+                    for page in client.projects_pages(status=status):
+                        counts.add(_upsert_projects(page.items, fetched_at=page.fetched_at))
+                        seen.update(id_key(item.get("id")) for item in page.items)
+                except LayersAPIError as exc:
+                    if status is None or exc.code != "VALIDATION":
+                        raise
+                    logger.info("sync: the projects list refuses status=archived: %s", exc)
+            gone = _projects_missing(client, counts, seen)  # its GETs count into counts too
+            counts.gone += gone
             SyncRun.objects.filter(pk=result.run.pk).update(projects_listed_at=timezone.now())
     return list(Project.objects.filter(is_gone=False).order_by("layers_id"))
 
 
-def _upsert_projects(items: list[dict[str, Any]], *, fetched_at: datetime) -> Any:
+def _projects_missing(client: LayersClient, counts: TypeCounts, seen: set[str]) -> int:
+    """Projects the complete walk did not return: each is looked up with GET first (an
+    archived project drops out of the default list, seed 003). It answers: the row is stored
+    from that answer (archived, or whatever it says). 404: gone. No answer: counted as a
+    missed walk, gone after ``GONE_AFTER_MISSED_WALKS``."""
+    missing = [
+        (key, layers_id)
+        for key, layers_id in Project.objects.filter(is_gone=False).values_list("key", "layers_id")
+        if key not in seen
+    ]
+    confirmed = set(seen)
+    for key, layers_id in missing:
+        try:
+            if _project_lookup(client, counts, layers_id):
+                confirmed.add(key)  # it exists: stored from the GET's answer
+        except LayersError as exc:  # no verdict: this walk's miss counts
+            logger.warning("sync: project %s is missing from the list: %s", layers_id, exc)
+    return _mark_missing(Project.objects.all(), confirmed)
+
+
+def _project_lookup(client: LayersClient, counts: TypeCounts, project_id: str) -> bool:
+    """GET one project and store it; a 404 marks it gone. Returns whether it exists."""
+    try:
+        data = client.project_get(project_id)
+    except LayersAPIError as exc:
+        if exc.code != "NOT_FOUND":
+            raise
+        counts.gone += Project.objects.filter(key=id_key(project_id), is_gone=False).update(
+            is_gone=True, synced_at=timezone.now()
+        )
+        return False
+    counts.add(_upsert_projects([data], fetched_at=timezone.now(), from_get=True))
+    return True
+
+
+def _upsert_projects(
+    items: list[dict[str, Any]], *, fetched_at: datetime, from_get: bool = False
+) -> Any:
+    """Write projects from a list page, or (``from_get``) from single-project GETs, whose id
+    may come in another form (C13): the row is matched on its key and keeps its own form."""
     counts = _Counts()
     rows = _valid_rows(items, project_fields_from_api, counts)
     if not rows:
@@ -338,15 +337,22 @@ def _upsert_projects(items: list[dict[str, Any]], *, fetched_at: datetime) -> An
     with transaction.atomic():
         existing = _existing(Project.objects.all(), rows.keys())
         to_write = []
-        for layers_id, fields in rows.items():
-            old = existing.get(layers_id)
+        for key, fields in rows.items():
+            old = existing.get(key)
+            if from_get and old is not None:
+                fields["layers_id"] = old["layers_id"]  # keep the list's form
             if _unchanged(old, fields, fetched_at):
                 counts.result.unchanged += 1
                 continue
             counts.count(old)
-            to_write.append({**fields, "synced_at": now, "is_gone": False})
-        _bulk_upsert(Project, to_write, ["layers_id"], PROJECT_FIELDS)
+            to_write.append({**fields, **_SEEN, "synced_at": now})
+        columns = PROJECT_FIELDS_FROM_GET if from_get else PROJECT_FIELDS
+        _bulk_upsert(Project, to_write, ["key"], columns)
     return counts.result
+
+
+# Written on every row a walk returned: it is not missing (any more).
+_SEEN = {"is_gone": False, "missing_since": None, "missed_walks": 0}
 
 
 # --- one project --------------------------------------------------------------------------------
@@ -383,32 +389,45 @@ def _sync_one_project(
             return
         finally:
             boards.close()
-            _refresh_counts(result, project)
+            _refresh_derived(result, project)
         Project.objects.filter(pk=project.pk).update(
             last_sync_ok_at=timezone.now(), last_sync_error=""
         )
         result.synced.append(project.layers_id)
 
 
-def _refresh_counts(result: SyncResult, project: Project) -> None:
-    """The project list's figures, after every project sync (a failed one may have written
-    pages too); a failure here is recorded and never hides the sync's own outcome."""
+def _refresh_derived(result: SyncResult, project: Project) -> None:
+    """What is derived from the mirrored rows, after every project sync (a failed one may
+    have written pages too): the creatives' display title and thumbnail, then the project
+    list's figures. A failure here is recorded and never hides the sync's own outcome."""
+    from creatives.services import creative_display_refresh
+
     try:
+        creative_display_refresh(project=project)
         project_counts_refresh(project=project)
     except Exception as exc:
-        logger.exception("counts of project %s could not be refreshed", project.layers_id)
+        logger.exception("derived fields of project %s failed", project.layers_id)
         _record_error(result, f"project {project.layers_id} counts", exc)
 
 
 def _content_since(project: Project, *, full: bool) -> datetime | None:
+    """Where an incremental content walk starts (createdAt, inclusive), or None for all.
+
+    Three things move it back from the newest createdAt stored: an overlap (late writes at
+    the boundary); the oldest container still in flight (queued, processing, generating: only
+    those, so an unknown status never pins it); and a rolling re-read window, so approval
+    changes of containers created within it arrive at the next run. Older approval changes
+    arrive with the nightly ``--full`` (README: worst-case staleness).
+    """
     if full or project.content_watermark is None:
         return None
-    since = project.content_watermark - CONTENT_OVERLAP
-    oldest_open = (
-        ContentContainer.objects.filter(project=project, is_gone=False)
-        .exclude(status__in=FINAL_CONTAINER_STATUSES)
-        .aggregate(oldest=Min("created_at"))["oldest"]
+    since = min(
+        project.content_watermark - CONTENT_OVERLAP,
+        timezone.now() - timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS),
     )
+    oldest_open = ContentContainer.objects.filter(
+        project=project, is_gone=False, status__in=IN_FLIGHT_CONTAINER_STATUSES
+    ).aggregate(oldest=Min("created_at"))["oldest"]
     if oldest_open is not None and oldest_open < since:
         since = oldest_open
     return since
@@ -423,7 +442,7 @@ def _sync_content(
     seen: set[str] = set()
     keeper = _LeaseKeeper(lock_name)
     pages = client.content_pages(project.layers_id, since=p.iso(since) if since else None)
-    writer = _writer(ContentContainer, ("layers_id",), tuple(CONTAINER_FIELDS))
+    writer = _writer(ContentContainer, ("key",), tuple(CONTAINER_FIELDS))
     mapped = _prefetched(
         pages, container_fields_from_api, _preparer(project, writer), ("created_at",)
     )
@@ -431,7 +450,7 @@ def _sync_content(
         page_counts, page_newest = _upsert_containers(project, page, rows)
         page_counts.invalid += invalid
         counts.add(page_counts)
-        seen.update(p.text(item.get("id"), 64) for item in page.items)
+        seen.update(id_key(item.get("id")) for item in page.items)
         if page_newest and (newest is None or page_newest > newest):
             newest = page_newest
         keeper.renew()
@@ -440,8 +459,37 @@ def _sync_content(
     # incremental run skip the older pages this one never read (lost rows until --full).
     if newest != project.content_watermark:
         Project.objects.filter(pk=project.pk).update(content_watermark=newest)
-    if since is None:
-        counts.gone += _mark_gone(ContentContainer.objects.filter(project=project), seen)
+    if since is None:  # a complete walk: what it did not return is missing
+        stored = ContentContainer.objects.filter(project=project)
+        seen |= _containers_confirmed(client, stored, seen)
+        counts.gone += _mark_missing(stored, seen)
+
+
+def _containers_confirmed(client: LayersClient, stored, seen: set[str]) -> set[str]:
+    """Containers this walk missed for the first time, looked up with GET (a few per run):
+    a 404 marks one gone at once; one that answers is not missing. Returns those that
+    answered."""
+    first_misses = [
+        (key, layers_id)
+        for key, layers_id in stored.filter(is_gone=False, missed_walks=0).values_list(
+            "key", "layers_id"
+        )
+        if key not in seen
+    ][:MISSING_LOOKUPS]
+    found: set[str] = set()
+    for key, layers_id in first_misses:
+        try:
+            client.content_get(layers_id)
+        except LayersAPIError as exc:
+            if exc.code == "NOT_FOUND":
+                stored.filter(key=key).update(
+                    is_gone=True, missing_since=timezone.now(), synced_at=timezone.now()
+                )
+            continue
+        except LayersError:
+            continue
+        found.add(key)
+    return found
 
 
 def _upsert_containers(
@@ -458,8 +506,8 @@ def _upsert_containers(
     with transaction.atomic():
         existing = _existing(ContentContainer.objects.all(), rows.keys())
         to_create, to_write = [], []
-        for layers_id, fields in rows.items():
-            old = existing.get(layers_id)
+        for key, fields in rows.items():
+            old = existing.get(key)
             if _unchanged(old, fields, page.fetched_at):
                 counts.result.unchanged += 1
                 continue
@@ -468,10 +516,10 @@ def _upsert_containers(
                 continue
             counts.count(old)
             (to_write if old else to_create).append(
-                {**fields, "project_id": project.pk, "synced_at": now, "is_gone": False}
+                {**fields, **_SEEN, "project_id": project.pk, "synced_at": now}
             )
-        _bulk_upsert(ContentContainer, to_create, ["layers_id"], CONTAINER_FIELDS, new=True)
-        _bulk_upsert(ContentContainer, to_write, ["layers_id"], CONTAINER_FIELDS)
+        _bulk_upsert(ContentContainer, to_create, ["key"], CONTAINER_FIELDS, new=True)
+        _bulk_upsert(ContentContainer, to_write, ["key"], CONTAINER_FIELDS)
     return counts.result, newest
 
 
@@ -482,58 +530,64 @@ def _sync_ads_content(
     seen: set[str] = set()
     keeper = _LeaseKeeper(lock_name)
     pages = client.ads_content_pages(project.layers_id)
-    writer = _writer(AdsContent, ("project", "layers_id"), tuple(ADS_FIELDS))
+    writer = _writer(AdsContent, ("project", "key"), tuple(ADS_FIELDS))
     mapped = _prefetched(pages, ads_content_fields_from_api, _preparer(project, writer))
     for page, rows, invalid in mapped:
         page_counts = _upsert_ads_content(project, page, rows)
         page_counts.invalid += invalid
         counts.add(page_counts)
-        seen.update(p.text(item.get("adsContentId"), 64) for item in page.items)
+        seen.update(id_key(item.get("adsContentId")) for item in page.items)
         keeper.renew()
-    counts.gone += _mark_gone(AdsContent.objects.filter(project=project), seen)
+    # Scored creatives have no single-row GET: only a second complete walk in a row confirms
+    # that one is gone (a rescore between two pages can move a row past the cursor).
+    counts.gone += _mark_missing(AdsContent.objects.filter(project=project), seen)
 
 
 def _upsert_ads_content(
     project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
 ) -> TypeCounts:
-    """Write one page of scored creatives; ``rows`` is the page already mapped."""
+    """Write one page of scored creatives; ``rows`` is the page already mapped.
+
+    Each is linked to its container by id key: seed 001's ``sourceId`` is bare where the
+    content list's ``id`` is ``cnt_…``.
+    """
     counts = _Counts()
     if rows is None:
         rows = _valid_rows(page.items, ads_content_fields_from_api, counts)
     if not rows:
         return counts.result
     now = timezone.now()
-    source_ids = {f["source_id"] for f in rows.values() if f["source_id"]}
+    source_keys = {id_key(f["source_id"]) for f in rows.values() if f["source_id"]}
     with transaction.atomic():
         containers = dict(
-            ContentContainer.objects.filter(project=project, layers_id__in=source_ids).values_list(
-                "layers_id", "pk"
+            ContentContainer.objects.filter(project=project, key__in=source_keys).values_list(
+                "key", "pk"
             )
         )
         existing = _existing(
             AdsContent.objects.filter(project=project), rows.keys(), extra=("organic_score",)
         )
         to_create, to_write, rescored = [], [], []
-        for layers_id, fields in rows.items():
-            old = existing.get(layers_id)
-            container_id = containers.get(fields["source_id"])
+        for key, fields in rows.items():
+            old = existing.get(key)
+            container_id = containers.get(id_key(fields["source_id"]))
             if _unchanged(old, fields, page.fetched_at, container_id=container_id):
                 counts.result.unchanged += 1
                 continue
             counts.count(old)
             if old is None or old["organic_score"] != fields["organic_score"]:
-                rescored.append(layers_id)
+                rescored.append(key)
             (to_write if old else to_create).append(
                 {
                     **fields,
+                    **_SEEN,
                     "project_id": project.pk,
                     "container_id": container_id,
                     "synced_at": now,
-                    "is_gone": False,
                 }
             )
-        _bulk_upsert(AdsContent, to_create, ["project", "layers_id"], ADS_FIELDS, new=True)
-        _bulk_upsert(AdsContent, to_write, ["project", "layers_id"], ADS_FIELDS)
+        _bulk_upsert(AdsContent, to_create, ["project", "key"], ADS_FIELDS, new=True)
+        _bulk_upsert(AdsContent, to_write, ["project", "key"], ADS_FIELDS)
         if rescored:
             _score_samples_insert(project.pk, rescored, observed_at=now)
     return counts.result
@@ -703,7 +757,8 @@ def _valid_rows(
     *,
     required: tuple[str, ...] = (),
 ) -> dict[str, dict[str, Any]]:
-    """Map a page; drop items without an id or a required field; the last duplicate wins."""
+    """Map a page, keyed by id key; drop items without an id or a required field; the last
+    duplicate wins (a rescore between two pages can list a row twice)."""
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         try:
@@ -712,10 +767,10 @@ def _valid_rows(
             logger.warning("sync: could not map an item", exc_info=True)
             counts.result.invalid += 1
             continue
-        if not fields["layers_id"] or any(fields.get(name) is None for name in required):
+        if not fields["key"] or any(fields.get(name) is None for name in required):
             counts.result.invalid += 1
             continue
-        rows[fields["layers_id"]] = fields
+        rows[fields["key"]] = fields
     return dict(sorted(rows.items()))  # a stable order keeps concurrent upserts deadlock-free
 
 
@@ -728,7 +783,9 @@ def _unchanged(old: dict | None, fields: dict, fetched_at: datetime, **same: Any
         return True
     return (
         old["raw"] == fields["raw"]
+        and old["layers_id"] == fields["layers_id"]
         and not old["is_gone"]
+        and not old["missed_walks"]
         and all(old[name] == value for name, value in same.items())
     )
 
@@ -796,6 +853,9 @@ class _Writer:
             "TextField",
             "URLField",
             "IntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
             "BigIntegerField",
             "FloatField",
             "BooleanField",
@@ -882,12 +942,12 @@ def _column(model, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
-def _score_samples_insert(project_pk: int, layers_ids: list[str], *, observed_at) -> None:
-    """A ScoreSample for each of the project's creatives in ``layers_ids``, with the score
+def _score_samples_insert(project_pk: int, keys: list[str], *, observed_at) -> None:
+    """A ScoreSample for each of the project's creatives with these id keys, with the score
     the upsert just stored: one INSERT ... SELECT in the page's transaction, rather than
     reading their ids back and inserting a row each."""
     ads, sample = AdsContent, ScoreSample
-    marks = ", ".join(["%s"] * len(layers_ids))
+    marks = ", ".join(["%s"] * len(keys))
     # Identifiers from model metadata (quoted); every value is a parameter.
     sql = (
         f"INSERT INTO {connection.ops.quote_name(sample._meta.db_table)} "  # noqa: S608
@@ -895,32 +955,43 @@ def _score_samples_insert(project_pk: int, layers_ids: list[str], *, observed_at
         f"{_column(sample, 'scored_at')}, {_column(sample, 'observed_at')}) "
         f"SELECT {_column(ads, 'id')}, {_column(ads, 'organic_score')}, "
         f"{_column(ads, 'scored_at')}, %s FROM {connection.ops.quote_name(ads._meta.db_table)} "
-        f"WHERE {_column(ads, 'project')} = %s AND {_column(ads, 'layers_id')} IN ({marks})"
+        f"WHERE {_column(ads, 'project')} = %s AND {_column(ads, 'key')} IN ({marks})"
     )
     observed = connection.ops.adapt_datetimefield_value(observed_at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [observed, project_pk, *layers_ids])
+        cursor.execute(sql, [observed, project_pk, *keys])
 
 
-def _existing(queryset, layers_ids: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:
-    fields = ["layers_id", "raw", "synced_at", "is_gone", *extra]
+def _existing(queryset, keys: Iterable[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:
+    """The stored rows with these id keys, by key (locked on PostgreSQL)."""
+    fields = ["key", "layers_id", "raw", "synced_at", "is_gone", "missed_walks", *extra]
     model = queryset.model
     if model is ContentContainer:
         fields.append("project_id")
     if model is AdsContent:
         fields.append("container_id")
-    qs = queryset.filter(layers_id__in=list(layers_ids))
+    qs = queryset.filter(key__in=list(keys))
     if connection.features.has_select_for_update:
         qs = qs.select_for_update()
-    return {row["layers_id"]: row for row in qs.values(*fields)}
+    return {row["key"]: row for row in qs.values(*fields)}
 
 
-def _mark_gone(queryset, seen: set[str]) -> int:
-    stored = queryset.filter(is_gone=False).values_list("layers_id", flat=True).iterator(2000)
-    missing = [layers_id for layers_id in stored if layers_id not in seen]
+def _mark_missing(queryset, seen: set[str]) -> int:
+    """After a complete walk: each row of ``queryset`` whose key it did not return has missed
+    one more walk (since when is kept for the pages); a row that has now missed
+    ``GONE_AFTER_MISSED_WALKS`` in a row is gone. Rows the walk returned were reset when
+    written. Returns how many became gone."""
+    now = timezone.now()
+    stored = queryset.filter(is_gone=False).values_list("key", flat=True).iterator(2000)
+    missing = [key for key in stored if key not in seen]
     gone = 0
     for chunk in _chunks(missing, BATCH_SIZE):
-        gone += queryset.filter(layers_id__in=chunk).update(is_gone=True, synced_at=timezone.now())
+        rows = queryset.filter(key__in=chunk, is_gone=False)
+        gone += rows.filter(missed_walks__gte=GONE_AFTER_MISSED_WALKS - 1).update(
+            is_gone=True, missed_walks=F("missed_walks") + 1, synced_at=now
+        )
+        rows.filter(missing_since__isnull=True).update(missing_since=now)
+        rows.filter(is_gone=False).update(missed_walks=F("missed_walks") + 1)
     return gone
 
 

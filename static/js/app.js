@@ -2,18 +2,41 @@
 (function () {
   "use strict";
 
-  // Live character counters: <textarea data-counter="ID" maxlength="N"> updates #ID.
+  // Live character counters: <textarea data-counter="ID" data-max="N"> updates #ID to "n / N".
+  // n is creatives/notes.py's note_length, counted the same way so the page and the server
+  // never disagree: line breaks to LF (a textarea's value already has LF only, but a script may
+  // set CR), NULs removed, then stripped of exactly Python's str.strip() whitespace (NOTE_WHITESPACE
+  // there; not trim(), which strips U+FEFF and keeps U+001C-U+001F and U+0085), then UTF-16
+  // code units, which is .length: an emoji counts two, and never fewer than the code points.
+  // N comes from the page (rendered from NOTE_MAX_LENGTH); maxlength is read for older markup.
+  var NOTE_WHITESPACE = "\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680" +
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" +
+    "\u2028\u2029\u202f\u205f\u3000";
+
+  function noteNormalise(text) {
+    text = text.replace(/\r\n/g, "\n").replace(/\r/g, "\n").replace(/\u0000/g, "");
+    var start = 0;
+    var end = text.length;
+    while (start < end && NOTE_WHITESPACE.indexOf(text.charAt(start)) !== -1) { start++; }
+    while (end > start && NOTE_WHITESPACE.indexOf(text.charAt(end - 1)) !== -1) { end--; }
+    return text.slice(start, end);
+  }
+
+  function noteLength(text) {
+    return noteNormalise(text).length;  // UTF-16 units >= code points, so this is the max
+  }
+
   function bindCounters(root) {
     root.querySelectorAll("[data-counter]").forEach(function (field) {
       if (field.dataset.counterBound) return;
       field.dataset.counterBound = "1";
       var out = document.getElementById(field.dataset.counter);
-      var max = parseInt(field.getAttribute("maxlength") || "0", 10);
+      var max = parseInt(field.dataset.max || field.getAttribute("maxlength") || "0", 10);
       function update() {
         if (!out) return;
-        var left = max - field.value.length;
-        out.textContent = field.value.length + " / " + max;
-        out.classList.toggle("over", left < 0);
+        var length = noteLength(field.value);
+        out.textContent = length + " / " + max;
+        out.classList.toggle("over", length > max);
       }
       field.addEventListener("input", update);
       update();

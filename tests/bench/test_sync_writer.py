@@ -10,6 +10,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from creatives.models import AdsContent, ContentContainer, ScoreSample
+from layersadmin.layers.ids import id_key
 from projects.services import sync
 from tests.factories import ContentContainerFactory, ProjectFactory
 
@@ -21,6 +22,7 @@ WHEN = dt.datetime(2026, 10, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
 def container_row(project, layers_id: str, **changes) -> dict:
     row = {
         "layers_id": layers_id,
+        "key": id_key(layers_id),
         "project_id": project.pk,
         "status": "completed",
         "format": "slideshow-builder",
@@ -40,6 +42,8 @@ def container_row(project, layers_id: str, **changes) -> dict:
         "raw": {"id": layers_id, "nested": {"list": [1, 2.5, None, True]}, "text": "é\\\\x"},
         "synced_at": WHEN,
         "is_gone": False,
+        "missing_since": None,
+        "missed_walks": 0,
     }
     row.update(changes)
     return row
@@ -55,13 +59,13 @@ def test_writer_stores_what_the_orm_stores():
     sync._bulk_upsert(
         ContentContainer,
         [container_row(project, "cnt_fast")],
-        ["layers_id"],
+        ["key"],
         sync.CONTAINER_FIELDS,
         new=True,
     )
     orm = model_to_dict(ContentContainer.objects.get(layers_id="cnt_orm"), exclude=["id"])
     fast = model_to_dict(ContentContainer.objects.get(layers_id="cnt_fast"), exclude=["id"])
-    orm["layers_id"] = fast["layers_id"] = ""
+    orm["layers_id"] = fast["layers_id"] = orm["key"] = fast["key"] = ""
     orm["raw"]["id"] = fast["raw"]["id"] = ""
     assert fast == orm
     assert ContentContainer.objects.get(layers_id="cnt_fast").created_at == WHEN
@@ -70,7 +74,7 @@ def test_writer_stores_what_the_orm_stores():
 def test_rows_said_to_be_new_that_exist_are_upserted_not_refused():
     existing = ContentContainerFactory(caption="old caption")
     row = container_row(existing.project, existing.layers_id, caption="new caption")
-    sync._bulk_upsert(ContentContainer, [row], ["layers_id"], sync.CONTAINER_FIELDS, new=True)
+    sync._bulk_upsert(ContentContainer, [row], ["key"], sync.CONTAINER_FIELDS, new=True)
     existing.refresh_from_db()
     assert existing.caption == "new caption"
     assert ContentContainer.objects.filter(layers_id=existing.layers_id).count() == 1
@@ -81,7 +85,7 @@ def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
     adapting everything in ``params``; a row changed after it was prepared would not, so the
     sync never changes mapped fields in place."""
     project = ProjectFactory()
-    writer = sync._writer(ContentContainer, ("layers_id",), tuple(sync.CONTAINER_FIELDS))
+    writer = sync._writer(ContentContainer, ("key",), tuple(sync.CONTAINER_FIELDS))
     plain = container_row(project, "cnt_plain")
     prepared = container_row(project, "cnt_prepared")
     writer.prepare(prepared)
@@ -91,13 +95,12 @@ def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
         "image_urls",
         "raw",
         "synced_at",
+        "missing_since",
     }
-    sync._bulk_upsert(
-        ContentContainer, [plain, prepared], ["layers_id"], sync.CONTAINER_FIELDS, new=True
-    )
+    sync._bulk_upsert(ContentContainer, [plain, prepared], ["key"], sync.CONTAINER_FIELDS, new=True)
     a = model_to_dict(ContentContainer.objects.get(layers_id="cnt_plain"), exclude=["id"])
     b = model_to_dict(ContentContainer.objects.get(layers_id="cnt_prepared"), exclude=["id"])
-    a["layers_id"] = b["layers_id"] = ""
+    a["layers_id"] = b["layers_id"] = a["key"] = b["key"] = ""
     a["raw"]["id"] = b["raw"]["id"] = ""
     assert a == b
     assert b["created_at"] == WHEN and b["image_urls"] == plain["image_urls"]

@@ -290,7 +290,9 @@ def test_the_apis_validation_error_shows_next_to_the_controls(synced, client, ed
     page = html(response)
     assert response.status_code == 422 and 'role="alert"' in page
     assert "Layers refused" in page and "code VALIDATION" in page and "requires paid data" in page
-    assert LeaderboardSnapshot.objects.count() == before
+    assert "Not available for this mix" in page  # the stored board says so too
+    assert LeaderboardSnapshot.objects.count() == before + 1
+    assert LeaderboardSnapshot.objects.filter(declined=True).count() == 1
     no_js = refresh(client, project, headers={}, metric="roas", sourceType="platform_post")
     assert (
         no_js.status_code == 422 and "<html" in html(no_js) and "requires paid data" in html(no_js)

@@ -184,8 +184,14 @@ def test_leaderboard_refresh_stores_a_snapshot_only_when_it_changed(synced):
     assert ranked == sorted(ranked, reverse=True)
 
 
-def test_leaderboard_refresh_surfaces_the_apis_validation_error(synced):
+def test_a_board_the_api_declines_is_stored_as_declined_with_its_message(synced):
     project = Project.objects.filter(status="active").first()
-    with pytest.raises(LayersAPIError) as info:
-        leaderboard_refresh(project=project, metric="roas", source_types=["platform_post"])
-    assert info.value.status == 422 and info.value.code == "VALIDATION"
+    snap, created = leaderboard_refresh(
+        project=project, metric="roas", source_types=["platform_post"]
+    )
+    assert created and snap.declined and snap.items == []
+    assert "requires paid data" in snap.declined_message  # the API's own words (seed 000)
+    again, created = leaderboard_refresh(
+        project=project, metric="roas", source_types=["platform_post"]
+    )
+    assert not created and again.pk == snap.pk  # declined again: nothing new stored

@@ -285,7 +285,7 @@ def test_override_controls_need_the_permission(client, manager, project):
     page = html(client.get(base))
     assert page.count('name="override" value="include"') == 1
     assert 'hx-sync="this:drop"' in page and 'hx-disabled-elt="find button"' in page
-    assert 'maxlength="280"' in page and 'name="form_token"' in page
+    assert 'data-max="280"' in page and 'name="form_token"' in page
 
 
 def test_creatives_load_more_pages_through_everything(client, project):

@@ -53,7 +53,7 @@ def client(server, sleeps):
         max_attempts=4,
         read_timeout=2,
         sleep=sleeps.append,
-        pacer=RatePacer(),
+        tier="unlimited",  # pacing has tests of its own (test_ratelimit.py)
     )
     yield c
     c.close()
@@ -203,28 +203,32 @@ def test_pacer_spaces_requests_at_the_tier_rate():
         slept.append(seconds)
         clock[0] += seconds
 
-    pacer = RatePacer(clock=lambda: clock[0], sleep=sleep)
-    pacer.set_tier("standard")  # 120 per minute: a burst of 120, then one every 0.5 s
-    for _ in range(120):
+    pacer = RatePacer("standard", clock=lambda: clock[0], sleep=sleep)
+    # 120 per minute: a burst of 6 (5 %), then one every 60/114 s (95 % of the limit).
+    for _ in range(6):
         pacer.acquire("read-light")
     assert slept == []
     pacer.acquire("read-light")
     pacer.acquire("read-light")
-    assert slept == [pytest.approx(0.5), pytest.approx(0.5)]
+    assert slept == [pytest.approx(60 / 114), pytest.approx(60 / 114)]
 
 
-def test_pacer_follows_the_servers_remaining_count():
-    clock = [0.0]
+def test_pacer_ignores_the_sandboxs_rate_limit_headers():
+    """X-RateLimit-Limit/-Remaining are the sandbox's invention: never read for pacing."""
     slept = []
-    pacer = RatePacer(clock=lambda: clock[0], sleep=slept.append)
-    pacer.observe("read-light", {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0"})
+    pacer = RatePacer("standard", clock=lambda: 0.0, sleep=slept.append)
+    pacer.observe(
+        "read-light",
+        {"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "60"},
+    )
     pacer.acquire("read-light")
-    assert slept == [pytest.approx(1.0)]
+    assert slept == [] and pacer.limit("read-light") == 120
+    assert pacer.responses == {"read-light": 1}
 
 
 def test_unlimited_tier_does_not_pace():
     slept = []
-    pacer = RatePacer(sleep=slept.append)
+    pacer = RatePacer("unlimited", sleep=slept.append)
     pacer.observe("read-light", {"X-RateLimit-Limit": "0", "X-RateLimit-Remaining": "0"})
     for _ in range(500):
         pacer.acquire("read-light")

@@ -51,6 +51,7 @@ def fast_client(server, key: str = "main", *, small_pages: bool = False, **overr
         "backoff_base": 0.005,
         "backoff_cap": 0.02,
         "retry_after_cap": 0.02,
+        "tier": "unlimited",
     }
     api_key = overrides.pop("api_key", None) or server.keys[key]
     options.update(overrides)

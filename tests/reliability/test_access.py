@@ -173,7 +173,7 @@ def test_authorization_matrix(site):
 TAMPERED = [
     "prj_00000000-0000-4000-8000-000000000000",  # well formed, does not exist
     "{a}X",
-    "{A}",  # another case
+    "{B}",  # another customer's project, in another id form (upper case, no prefix)
     "{a}%20",
     "{a}%00",
     "%00",
@@ -187,7 +187,8 @@ TAMPERED = [
 
 def _tampered(template: str, site) -> str:
     a = site.a.layers_id
-    value = template.replace("{a}", a).replace("{A}", a.upper()).replace("{b}", site.b.layers_id)
+    b = site.b.layers_id
+    value = template.replace("{a}", a).replace("{B}", b.upper()[4:]).replace("{b}", b)
     return value if "%" in template else quote(value, safe="")
 
 
@@ -206,7 +207,7 @@ def test_tampered_ids_give_404(site):
             tried += 1
             assert response.status_code == 404, (pid, suffix, response.status_code)
     # A's page with B's creative (or a mangled one), for reading and for the override.
-    for cid in (creative_b, creative_a.upper(), creative_a + "%00", quote("<b>", safe="")):
+    for cid in (creative_b, creative_b.upper(), creative_a + "%00", quote("<b>", safe="")):
         for client_role in ("manager", "superuser"):
             client = site.clients[client_role]
             assert client.get(f"/projects/{a}/creatives/{cid}/").status_code == 404
@@ -218,6 +219,10 @@ def test_tampered_ids_give_404(site):
             assert response.status_code == 404
             tried += 2
     assert not OverrideAudit.objects.exclude(idempotency_key="fixture").exists()
+    # Another form of an id the person may see names the same object (ids compare in normal
+    # form: prefix stripped, any case), and reaches the same page.
+    same = f"/projects/{a.upper()[4:]}/creatives/{creative_a.upper()}/"
+    assert manager.get(same).status_code == 200
     record_figure("access", tampered_requests=tried, all_404=True)
 
 

@@ -28,7 +28,11 @@ pytestmark = pytest.mark.django_db
 
 def hostile_client(server) -> LayersClient:
     return LayersClient(
-        base_url=server.base_url, api_key=server.keys["main"], max_attempts=2, backoff_base=0.001
+        base_url=server.base_url,
+        api_key=server.keys["main"],
+        max_attempts=2,
+        backoff_base=0.001,
+        tier="unlimited",
     )
 
 

@@ -14,6 +14,16 @@ import requests
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}\+00:00$")
+
+
+def norm(ident: str | None, prefix: str = "adc_") -> str | None:
+    """The layersadmin rule: a known prefix stripped, case folded (None stays None)."""
+    if ident is None:
+        return None
+    if ident[:4].lower() == prefix:
+        ident = ident[4:]
+    return ident.lower()
 
 
 class Api:
@@ -53,14 +63,18 @@ class Api:
         return r.json()
 
     def walk(self, path: str, params: dict | None = None, *, max_pages: int = 500) -> list[dict]:
-        """Follow nextCursor until null; returns every item in order."""
+        """Follow nextCursor until null (``seed``) or absent (``variant``); every item in order."""
         params = dict(params or {})
         items: list[dict] = []
         for _ in range(max_pages):
             body = self.ok("GET", path, params=params)
-            assert set(body) == {"items", "nextCursor"}
+            if self.server.dialect.end_cursor_absent:
+                assert set(body) in ({"items", "nextCursor"}, {"items"})
+                assert body.get("nextCursor", "absent") is not None  # never null
+            else:
+                assert set(body) == {"items", "nextCursor"}
             items.extend(body["items"])
-            if body["nextCursor"] is None:
+            if body.get("nextCursor") is None:
                 return items
             assert body["items"], "a non-final page must not be empty"
             params["cursor"] = body["nextCursor"]

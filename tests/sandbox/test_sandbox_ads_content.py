@@ -26,10 +26,7 @@ ROW_FIELDS = {
     "overrideSetBy",
     "overrideSetAt",
     "activePromotions",
-    # documented additions
-    "title",
-    "thumbnailUrl",
-}
+}  # exactly seed 001's fields: no title, no thumbnailUrl
 
 
 @pytest.fixture
@@ -65,7 +62,7 @@ def test_exactly_n_rows_with_the_seed_shape(big, ads):
             assert r["sourceId"] is None and r["platformPostId"].startswith("pp_")
             assert r["scoringPool"] == "ugc"
         else:
-            assert r["sourceId"].startswith("cnt_") and r["platformPostId"] is None
+            assert UUID.match(r["sourceId"]) and r["platformPostId"] is None  # bare (seed 001)
             pool = "generated" if r["sourceType"] == "content_container" else "manual"
             assert r["scoringPool"] == pool
         if r["override"] is None:

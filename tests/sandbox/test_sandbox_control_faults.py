@@ -60,7 +60,7 @@ def test_advance_changes_everything_a_sync_must_notice(world):
     new_a = {a["adsContentId"]: a for a in after["ads"]}
     added = set(new_a) - set(old_a)
     assert added == set(changes["adsContentCreated"])
-    assert {new_a[a]["sourceId"] for a in added} <= set(changes["containersCompleted"])
+    assert {"cnt_" + new_a[a]["sourceId"] for a in added} <= set(changes["containersCompleted"])
     # scores drift: scoredAt moves with the score
     drifted = [a for a in old_a if new_a[a]["organicScore"] != old_a[a]["organicScore"]]
     assert drifted and set(drifted) <= set(changes["scoresChanged"])

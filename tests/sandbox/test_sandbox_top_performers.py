@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Api, assert_error
+from .conftest import Api, assert_error, norm
 
 ITEM_FIELDS = {
     "rank",
@@ -167,7 +167,7 @@ def test_window_sums_follow_the_documented_rule(gen, sandbox_factory):
     items = tp(api, pid, metric="views", window="30d", limit="100", includeIneligible="true")
     for item in items["items"][:15]:
         expected = 0
-        for s in p.metrics.organic_for(item["adsContentId"]):
+        for s in p.metrics.organic_for(norm(item["adsContentId"])):
             for d in range(today - 29, today + 1):
                 v = s.day(d)[0]
                 expected += int(v * frac) if d == today else v
@@ -223,19 +223,19 @@ def test_gate_on_both_paths(crafted):
     everyone = {r["adsContentId"] for r in cast}
 
     views = tp(api, pid, metric="views")["items"]
-    assert {i["adsContentId"] for i in views} == eligible
+    assert {norm(i["adsContentId"]) for i in views} == eligible
     roas = tp(api, pid, metric="roas")["items"]
-    assert {i["adsContentId"] for i in roas} == eligible | {None}
-    unmapped = next(i for i in roas if i["adsContentId"] is None)
+    assert {norm(i["adsContentId"]) for i in roas} == eligible | {None}
+    unmapped = next(i for i in roas if norm(i["adsContentId"]) is None)
     assert unmapped["rank"] == 1 and unmapped["metricValue"] == 18.0  # passes the gate
     assert unmapped["sourceType"] == "manual" and unmapped["sourceId"] is None
     assert unmapped["organic"] is None and unmapped["paid"]["spend"] == 5.0
 
     all_views = tp(api, pid, metric="views", includeIneligible="true")["items"]
-    assert {i["adsContentId"] for i in all_views} == everyone
+    assert {norm(i["adsContentId"]) for i in all_views} == everyone
     assert [i["metricValue"] for i in all_views] == [5000, 4000, 3000, 2000, 1000]
     all_roas = tp(api, pid, metric="roas", includeIneligible="true")["items"]
-    assert {i["adsContentId"] for i in all_roas} == everyone | {None}
+    assert {norm(i["adsContentId"]) for i in all_roas} == everyone | {None}
 
 
 def test_one_item_per_creative_sums_platforms_and_ads(crafted):
@@ -268,9 +268,13 @@ def test_one_item_per_creative_sums_platforms_and_ads(crafted):
     items = tp(api, pid, metric="views")["items"]
     assert len(items) == 1
     item = items[0]
-    assert item["adsContentId"] == acid and item["sourceType"] == r["sourceType"]
-    assert item["sourceId"] == r["sourceId"] and item["platformPostId"] == r["platformPostId"]
-    assert item["title"] == r["title"] and item["thumbnailUrl"] == r["thumbnailUrl"]
+    assert norm(item["adsContentId"]) == acid and item["sourceType"] == r["sourceType"]
+    assert norm(item["sourceId"], "cnt_") == norm(r["sourceId"], "cnt_")
+    assert item["platformPostId"] == r["platformPostId"]
+    assert item["title"] and item["thumbnailUrl"].startswith(api.server.root_url + "/media/")
+    if r["sourceType"] == "content_container":
+        container = api.ok("GET", f"/content/{r['sourceId']}")
+        assert item["thumbnailUrl"] == container["preview"]["thumbnailUrl"]
     assert item["organic"] == {
         "views": 200,
         "engagementRate": 0.075,
@@ -309,10 +313,10 @@ def test_ties_break_on_ads_content_id_desc(crafted):
         )
     put(api, pid, "ad-zzz", "meta_ads", "2026-10-30", spend_cents=100, revenue_cents=300)
     expected = sorted((r["adsContentId"] for r in eligible), reverse=True)
-    assert [i["adsContentId"] for i in tp(api, pid, metric="views")["items"]] == expected
+    assert [norm(i["adsContentId"]) for i in tp(api, pid, metric="views")["items"]] == expected
     # unmapped rows have no adsContentId: they sort after mapped rows on a tie
     roas = tp(api, pid, metric="roas")["items"]
-    assert [i["adsContentId"] for i in roas] == [*expected, None]
+    assert [norm(i["adsContentId"]) for i in roas] == [*expected, None]
     assert [i["rank"] for i in roas] == [1, 2, 3, 4, 5]
 
 
@@ -335,7 +339,7 @@ def test_window_boundaries(crafted):
     def value(window):
         # (the advances below add creatives and may flip overrides: look ours up by id)
         items = tp(api, pid, metric="views", window=window, limit="100", includeIneligible="true")
-        return next(i["metricValue"] for i in items["items"] if i["adsContentId"] == acid)
+        return next(i["metricValue"] for i in items["items"] if norm(i["adsContentId"]) == acid)
 
     assert {w: value(w) for w in ("7d", "30d", "90d")} == {"7d": 10, "30d": 1013, "90d": 21020}
     # windows end at query time: 12 h later half of today's bucket has accrued
@@ -360,14 +364,16 @@ def test_platform_filter(crafted):
     put(api, pid, "ad-unlinked", "apple_ads", "2026-10-30", spend_cents=100, revenue_cents=100)
 
     insta = tp(api, pid, metric="views", platform="instagram")["items"]
-    assert [(i["adsContentId"], i["metricValue"]) for i in insta] == [(a["adsContentId"], 100)]
+    assert [(norm(i["adsContentId"]), i["metricValue"]) for i in insta] == [
+        (a["adsContentId"], 100)
+    ]
     assert insta[0]["organic"]["platforms"] == ["instagram"]
     both = tp(api, pid, metric="views", platform=["instagram", "tiktok"])["items"]
     assert [i["metricValue"] for i in both] == [150, 70]
     # paid-only sources ignore the (organic) platform filter
     roas = tp(api, pid, metric="roas", platform="tiktok")["items"]
-    assert {i["adsContentId"] for i in roas} == {a["adsContentId"], None}
+    assert {norm(i["adsContentId"]) for i in roas} == {a["adsContentId"], None}
     # ad platforms restrict the paid sums
     meta = tp(api, pid, metric="roas", platform="meta_ads")["items"]
-    assert [i["metricValue"] for i in meta if i["adsContentId"]] == [2.0]
+    assert [i["metricValue"] for i in meta if norm(i["adsContentId"])] == [2.0]
     assert tp(api, pid, metric="roas")["items"][0]["metricValue"] == 4.0

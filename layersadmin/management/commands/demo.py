@@ -70,7 +70,10 @@ class Command(BaseCommand):
                 f"Something already listens on port {port}; stop it or pass --sandbox-port."
             )
         process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--port", str(port), "--api-key", DEMO_KEY],
+            # The pilot tier, which the sandbox reports in /whoami: the demo's sync is paced
+            # by it (a real key is paced by its own tier).
+            [sys.executable, "-m", "sandbox", "--port", str(port), "--api-key", DEMO_KEY]
+            + ["--tier", "pilot"],
             stdout=subprocess.DEVNULL,
         )
         for _ in range(100):
