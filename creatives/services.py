@@ -391,22 +391,14 @@ def leaderboard_refresh(
         if isinstance(items, list)
         else []
     )
-    latest = (
-        LeaderboardSnapshot.objects.filter(
-            project=project, metric=metric, window=window, filters_key=key
-        )
-        .order_by("-fetched_at", "-id")
-        .first()
-    )
+    latest = _latest_snapshot(project, metric=metric, window=window, key=key)
     if latest is not None and latest.items == items and not latest.declined:
         return latest, False
-    snapshot = LeaderboardSnapshot.objects.create(
-        project=project,
+    snapshot = _snapshot_create(
+        project,
         metric=metric,
         window=window,
         filters=filters,
-        filters_key=key,
-        fetched_at=timezone.now(),
         items=items,
         raw=p.clean({k: v for k, v in data.items() if k != "items"}),
     )
@@ -419,25 +411,43 @@ def _declined_store(
     """Store "the API declined this board, saying …" unless the newest snapshot says so."""
     key = filters_key(filters)
     message = exc.message[:2000]
-    latest = (
-        LeaderboardSnapshot.objects.filter(
-            project=project, metric=metric, window=window, filters_key=key
-        )
-        .order_by("-fetched_at", "-id")
-        .first()
-    )
+    latest = _latest_snapshot(project, metric=metric, window=window, key=key)
     if latest is not None and latest.declined and latest.declined_message == message:
         return latest, False
-    snapshot = LeaderboardSnapshot.objects.create(
-        project=project,
+    snapshot = _snapshot_create(
+        project,
         metric=metric,
         window=window,
         filters=filters,
-        filters_key=key,
-        fetched_at=timezone.now(),
         items=[],
         raw={"error": {"code": exc.code, "message": message, "requestId": exc.request_id}},
         declined=True,
         declined_message=message,
     )
     return snapshot, True
+
+
+def _latest_snapshot(
+    project: Project, *, metric: str, window: str, key: str
+) -> LeaderboardSnapshot | None:
+    return (
+        LeaderboardSnapshot.objects.filter(
+            project=project, metric=metric, window=window, filters_key=key
+        )
+        .order_by("-fetched_at", "-id")
+        .first()
+    )
+
+
+def _snapshot_create(
+    project: Project, *, metric: str, window: str, filters: dict[str, Any], **fields: Any
+) -> LeaderboardSnapshot:
+    return LeaderboardSnapshot.objects.create(
+        project=project,
+        metric=metric,
+        window=window,
+        filters=filters,
+        filters_key=filters_key(filters),
+        fetched_at=timezone.now(),
+        **fields,
+    )

@@ -20,6 +20,17 @@ def html(response) -> str:
     return response.content.decode()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: a customer confirmation cached by one test (same
+    sandbox seed, same project ids) must not answer for the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def manager(client):
     """An account manager, signed in."""

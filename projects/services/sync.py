@@ -413,17 +413,19 @@ def _refresh_derived(result: SyncResult, project: Project) -> None:
 def _content_since(project: Project, *, full: bool) -> datetime | None:
     """Where an incremental content walk starts (createdAt, inclusive), or None for all.
 
-    Three things move it back from the newest createdAt stored: an overlap (late writes at
-    the boundary); the oldest container still in flight (queued, processing, generating: only
-    those, so an unknown status never pins it); and a rolling re-read window, so approval
-    changes of containers created within it arrive at the next run. Older approval changes
-    arrive with the nightly ``--full`` (README: worst-case staleness).
+    Two things move it back from the newest createdAt stored: a rolling re-read window
+    (``LAYERS_CONTENT_REREAD_DAYS``, at least ``CONTENT_OVERLAP`` for late writes at the
+    boundary), so approval changes of containers created within it arrive at the next run;
+    and the oldest container still in flight (queued, processing, generating: only those, so
+    an unknown status never pins it). Older approval changes arrive with the nightly
+    ``--full`` (README: worst-case staleness).
     """
     if full or project.content_watermark is None:
         return None
-    since = min(
-        project.content_watermark - CONTENT_OVERLAP,
-        timezone.now() - timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS),
+    # Measured back from the newest container stored, not from our clock: the API's clock
+    # is the one createdAt is written in.
+    since = project.content_watermark - max(
+        CONTENT_OVERLAP, timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS)
     )
     oldest_open = ContentContainer.objects.filter(
         project=project, is_gone=False, status__in=IN_FLIGHT_CONTAINER_STATUSES
@@ -461,14 +463,16 @@ def _sync_content(
         Project.objects.filter(pk=project.pk).update(content_watermark=newest)
     if since is None:  # a complete walk: what it did not return is missing
         stored = ContentContainer.objects.filter(project=project)
-        seen |= _containers_confirmed(client, stored, seen)
+        seen |= _containers_confirmed(client, stored, seen, counts)
         counts.gone += _mark_missing(stored, seen)
 
 
-def _containers_confirmed(client: LayersClient, stored, seen: set[str]) -> set[str]:
+def _containers_confirmed(
+    client: LayersClient, stored, seen: set[str], counts: TypeCounts
+) -> set[str]:
     """Containers this walk missed for the first time, looked up with GET (a few per run):
-    a 404 marks one gone at once; one that answers is not missing. Returns those that
-    answered."""
+    a 404 marks one gone at once (counted); one that answers is not missing. Returns those
+    that answered."""
     first_misses = [
         (key, layers_id)
         for key, layers_id in stored.filter(is_gone=False, missed_walks=0).values_list(
@@ -482,7 +486,7 @@ def _containers_confirmed(client: LayersClient, stored, seen: set[str]) -> set[s
             client.content_get(layers_id)
         except LayersAPIError as exc:
             if exc.code == "NOT_FOUND":
-                stored.filter(key=key).update(
+                counts.gone += stored.filter(key=key).update(
                     is_gone=True, missing_since=timezone.now(), synced_at=timezone.now()
                 )
             continue

@@ -322,3 +322,27 @@ def test_refresh_with_nonsense_controls_sends_nothing(synced, client, editor):
     project.account_managers.add(editor)
     response = refresh(client, project, metric="bogus", limit="-4")
     assert response.status_code == 422 and "Fix the controls first" in html(response)
+
+
+def test_a_long_throttle_gives_up_at_once_and_changes_nothing(
+    sandbox_factory, settings, editor, client
+):
+    """A person never waits past the web timeout: a 429 asking for longer than
+    LAYERS_INTERACTIVE_MAX_WAIT ends the request with "Layers is busy", nothing changed."""
+    server = sandbox_factory(projects=2, creatives_per_project=10)
+    settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
+    from projects.services.sync import layers_sync
+
+    assert layers_sync().ok
+    row = pick(override="")
+    assign(editor, row)
+    faults(server, rate=0, next=["429"])  # a burst of 429s with Retry-After
+    settings.LAYERS_INTERACTIVE_MAX_WAIT = 0.5  # shorter than the 1 s the sandbox asks for
+    response = post(client, row, "include", note="now")
+    page = html(response)
+    assert response.status_code == 429
+    assert "Layers is busy: nothing was changed, try again in" in page
+    audit = OverrideAudit.objects.get()
+    assert (audit.outcome, audit.error_code) == ("failed", "BUSY")
+    row.refresh_from_db()
+    assert row.override == ""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 from django.core.exceptions import ValidationError
 
-from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit
+from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, OverrideAudit
 from creatives.services import (
     OverrideInProgress,
+    creative_display_refresh,
     creative_override_set,
     leaderboard_refresh,
 )
@@ -18,6 +21,8 @@ from layersadmin.layers import (
     LayersOutcomeUnknown,
     LayersUnavailable,
 )
+from layersadmin.layers.errors import CustomerMissingUpstream
+from layersadmin.layers.ids import id_key
 from projects.models import Project
 from projects.services.sync import layers_sync
 
@@ -195,3 +200,115 @@ def test_a_board_the_api_declines_is_stored_as_declined_with_its_message(synced)
         project=project, metric="roas", source_types=["platform_post"]
     )
     assert not created and again.pk == snap.pk  # declined again: nothing new stored
+
+
+def _customer_upstream(server, project, value):
+    """Set (or clear) the project's customerExternalId upstream, through the API."""
+    response = requests.patch(
+        f"{server.base_url}/projects/{project.layers_id}",
+        json={"customerExternalId": value},
+        headers={"Authorization": f"Bearer {server.keys['main']}"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_customer_missing_upstream_is_its_own_refusal(synced, user):
+    row = active_row(override="")
+    _customer_upstream(synced, row.project, None)
+    with pytest.raises(CustomerMissingUpstream) as info:
+        creative_override_set(ads_content=row, user=user, override="include")
+    assert info.value.code == "CUSTOMER_MISSING_UPSTREAM" and "no customer id upstream" in str(
+        info.value
+    )
+    audit = OverrideAudit.objects.get()
+    assert (audit.outcome, audit.error_code) == ("failed", "CUSTOMER_MISSING_UPSTREAM")
+
+
+def test_customer_different_upstream_is_a_mismatch_not_missing(synced, user):
+    row = active_row(override="")
+    _customer_upstream(synced, row.project, "acme-other")
+    with pytest.raises(CustomerMismatch) as info:
+        creative_override_set(ads_content=row, user=user, override="include")
+    assert not isinstance(info.value, CustomerMissingUpstream)
+    assert "acme-other" in info.value.message
+
+
+def test_no_customer_on_either_side_goes_ahead_unconfirmed(synced, user):
+    row = active_row(override="")
+    _customer_upstream(synced, row.project, None)
+    Project.objects.filter(pk=row.project_id).update(customer_external_id="")
+    row.project.refresh_from_db()
+    result = creative_override_set(ads_content=row, user=user, override="include")
+    assert result.audit.outcome == "succeeded"
+    assert result.audit.customer_check == OverrideAudit.CustomerCheck.UNCONFIRMED
+
+
+def test_confirmed_customer_is_recorded_on_the_audit(synced, user):
+    row = active_row(override="")
+    assert row.project.customer_external_id
+    result = creative_override_set(ads_content=row, user=user, override="include")
+    assert result.audit.customer_check == OverrideAudit.CustomerCheck.CONFIRMED
+
+
+def test_idempotency_key_is_a_fresh_v4_per_form_and_body(synced, user):
+    row = active_row(override="")
+    first = creative_override_set(
+        ads_content=row, user=user, override="include", note="a", form_token="form-1"
+    )
+    key = uuid.UUID(first.audit.idempotency_key)
+    assert key.version == 4
+    # The same form with a changed note is another operation: another key.
+    changed = creative_override_set(
+        ads_content=row, user=user, override="include", note="b", form_token="form-1"
+    )
+    assert changed.audit.idempotency_key != first.audit.idempotency_key
+    # Two forms with the same body are two operations too (never derived from the body).
+    other = creative_override_set(
+        ads_content=row, user=user, override="include", note="b", form_token="form-2"
+    )
+    assert other.audit.idempotency_key not in {
+        first.audit.idempotency_key,
+        changed.audit.idempotency_key,
+    }
+
+
+def test_a_resubmitted_form_after_an_unknown_outcome_reuses_its_key(synced, user, settings):
+    settings.LAYERS_API_MAX_ATTEMPTS = 2
+    row = active_row(override="")
+    creative_override_set(ads_content=row, user=user, override="exclude", note="warm")
+    before = len(audit_events(synced, row.project.layers_id))
+    faults(synced, rate=0, next=["drop_after", "drop_after"])
+    with pytest.raises((LayersOutcomeUnknown, LayersUnavailable)):
+        creative_override_set(
+            ads_content=row, user=user, override="include", note="retry", form_token="f-9"
+        )
+    unknown = OverrideAudit.objects.get(form_token="f-9")
+    assert unknown.outcome == "unknown"
+    again = creative_override_set(
+        ads_content=row, user=user, override="include", note="retry", form_token="f-9"
+    )
+    assert again.audit.idempotency_key == unknown.idempotency_key
+    assert again.audit.outcome == "succeeded"
+    events = audit_events(synced, row.project.layers_id)
+    assert len(events) - before == 1  # applied once, however often it was sent
+    assert events[0]["data"]["after"] == "include" and events[0]["data"]["note"] == "retry"
+
+
+def test_the_display_title_follows_its_sources(synced):
+    row = active_row(container__isnull=False)
+    container = row.container
+    assert row.title == container.caption.splitlines()[0].strip()[:500]
+    ContentContainer.objects.filter(pk=container.pk).update(caption="")
+    creative_display_refresh(project=row.project)
+    row.refresh_from_db()
+    boards = {
+        id_key(i.get("adsContentId")): i.get("title")
+        for s in LeaderboardSnapshot.objects.filter(project=row.project)
+        for i in s.items
+    }
+    assert row.title == (boards.get(row.key) or "")  # next source: a leaderboard row, or none
+    AdsContent.objects.filter(pk=row.pk).update(raw={**row.raw, "title": "Own title"})
+    creative_display_refresh(project=row.project, keys=[row.key])
+    row.refresh_from_db()
+    assert row.title == "Own title"  # the row's own title comes first

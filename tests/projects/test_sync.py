@@ -268,3 +268,82 @@ def test_command_prints_a_summary_and_fails_when_something_failed(layers, capsys
     with pytest.raises(CommandError, match="error"):
         call_command("sync_layers", "--quiet")
     assert SyncRun.objects.order_by("-id").first().status == SyncRun.Status.FAILED
+
+
+def test_a_creative_missed_by_one_walk_is_missing_and_by_two_gone(synced, layers_client):
+    project = Project.objects.filter(status="active").order_by("layers_id").first()
+    stale = AdsContent.objects.create(
+        project=project,
+        layers_id="0000aaaa-0000-4000-8000-00000000dead",
+        source_type="manual",
+        scoring_pool="manual",
+        organic_score=5.0,
+        synced_at=p.timestamp("2026-01-01T00:00:00Z"),
+    )
+    layers_sync(client=layers_client)
+    stale.refresh_from_db()
+    assert (stale.is_gone, stale.missed_walks) == (False, 1) and stale.missing_since
+    first_seen_missing = stale.missing_since
+    result = layers_sync(client=layers_client, full=True)
+    stale.refresh_from_db()
+    assert stale.is_gone and stale.missing_since == first_seen_missing
+    assert result.counts["ads_content"].gone == 1
+    assert not AdsContent.objects.filter(is_gone=True).exclude(pk=stale.pk).exists()
+
+
+def test_a_container_missing_from_a_full_walk_is_gone_when_get_says_404(synced, layers_client):
+    project = Project.objects.filter(status="active").order_by("layers_id").first()
+    ghost = ContentContainer.objects.create(
+        project=project,
+        layers_id="cnt_00000000-dead-4000-8000-000000000000",
+        status="completed",
+        created_at=p.timestamp("2026-01-01T00:00:00Z"),
+        synced_at=p.timestamp("2026-01-01T00:00:00Z"),
+    )
+    result = layers_sync(client=layers_client, full=True)
+    ghost.refresh_from_db()
+    assert ghost.is_gone  # one walk was enough: GET /content/{id} answered 404
+    assert result.counts["containers"].gone == 1
+    assert not ContentContainer.objects.filter(is_gone=True).exclude(pk=ghost.pk).exists()
+
+
+def test_only_in_flight_statuses_hold_the_content_watermark(synced, settings):
+    from django.utils import timezone
+
+    from projects.services.sync import CONTENT_OVERLAP, _content_since
+
+    project = Project.objects.filter(status="active").order_by("layers_id").first()
+    window = timezone.timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS)
+    expected = project.content_watermark - max(CONTENT_OVERLAP, window)
+    old = project.content_watermark - timezone.timedelta(days=400)
+    oldest = ContentContainer.objects.filter(project=project).order_by("created_at").first()
+    ContentContainer.objects.filter(pk=oldest.pk).update(status="uploading", created_at=old)
+    ContentContainer.objects.filter(project=project).exclude(pk=oldest.pk).filter(
+        status__in=["queued", "processing", "generating"]
+    ).update(status="completed")
+    since = _content_since(project, full=False)
+    assert abs((since - expected).total_seconds()) < 5  # an unknown status never pins it
+    ContentContainer.objects.filter(pk=oldest.pk).update(status="generating")  # [A]'s name
+    assert _content_since(project, full=False) == old
+    assert _content_since(project, full=True) is None
+
+
+def test_approval_changes_within_the_reread_window_arrive_incrementally(synced, layers_client):
+    """An incremental walk re-reads the containers created in the last
+    LAYERS_CONTENT_REREAD_DAYS days, so a change to one of them arrives at the next run."""
+    from django.utils import timezone
+
+    project = Project.objects.filter(status="active").order_by("layers_id").first()
+    recent = (
+        ContentContainer.objects.filter(project=project, status="completed")
+        .order_by("-created_at")
+        .first()
+    )
+    assert recent.created_at > project.content_watermark - timezone.timedelta(days=7)
+    # Our copy says otherwise: the next incremental run must put back what the API says.
+    ContentContainer.objects.filter(pk=recent.pk).update(
+        approval_status="x-local", raw={"stale": True}
+    )
+    assert layers_sync(client=layers_client, project_ids=[project.layers_id]).ok
+    recent.refresh_from_db()
+    assert recent.approval_status != "x-local"

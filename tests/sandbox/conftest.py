@@ -11,6 +11,27 @@ import re
 import pytest
 import requests
 
+# An ads-content row as seed 001 shows it: exactly these fields (no title, no thumbnailUrl).
+SEED_001_FIELDS = frozenset(
+    {
+        "adsContentId",
+        "sourceType",
+        "sourceId",
+        "platformPostId",
+        "scoringPool",
+        "organicScore",
+        "organicPerformance",
+        "adPerformance",
+        "scoredAt",
+        "scoringVersion",
+        "eligibility",
+        "override",
+        "overrideNote",
+        "overrideSetBy",
+        "overrideSetAt",
+        "activePromotions",
+    }
+)
 REQUEST_ID = re.compile(r"^req_[0-9A-HJKMNP-TV-Z]{26}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

@@ -7,26 +7,9 @@ import json
 
 import pytest
 
-from .conftest import ISO_Z, UUID, Api, assert_error
+from .conftest import ISO_Z, SEED_001_FIELDS, UUID, Api, assert_error
 
-ROW_FIELDS = {
-    "adsContentId",
-    "sourceType",
-    "sourceId",
-    "platformPostId",
-    "scoringPool",
-    "organicScore",
-    "organicPerformance",
-    "adPerformance",
-    "scoredAt",
-    "scoringVersion",
-    "eligibility",
-    "override",
-    "overrideNote",
-    "overrideSetBy",
-    "overrideSetAt",
-    "activePromotions",
-}  # exactly seed 001's fields: no title, no thumbnailUrl
+ROW_FIELDS = SEED_001_FIELDS  # no title, no thumbnailUrl
 
 
 @pytest.fixture

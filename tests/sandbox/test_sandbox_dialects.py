@@ -20,27 +20,9 @@ from sandbox.dialects import DIALECTS, SEED, VARIANT, Dialect, get_dialect
 from sandbox.pytest_plugin import FIXTURE_DEFAULTS
 from sandbox.server import SandboxServer
 
-from .conftest import ISO_OFFSET, ISO_Z, UUID, Api, assert_error, norm
+from .conftest import ISO_OFFSET, ISO_Z, SEED_001_FIELDS, UUID, Api, assert_error, norm
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED_001_FIELDS = {
-    "adsContentId",
-    "sourceType",
-    "sourceId",
-    "platformPostId",
-    "scoringPool",
-    "organicScore",
-    "organicPerformance",
-    "adPerformance",
-    "scoredAt",
-    "scoringVersion",
-    "eligibility",
-    "override",
-    "overrideNote",
-    "overrideSetBy",
-    "overrideSetAt",
-    "activePromotions",
-}
 EXTRA = {"region", "_links"}
 BUCKET = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 HTTP_DATE = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
