@@ -69,3 +69,16 @@ def ads_content_fields_from_api(data: dict[str, Any]) -> dict[str, Any]:
         "ad_performance": p.clean(paid) if isinstance(paid, dict) else None,
         "raw": p.clean(data),
     }
+
+
+def leaderboard_fields_from_api(data: dict[str, Any]) -> dict[str, Any]:
+    """A top-performers answer as a snapshot stores it: the items, and the rest as raw."""
+    items = data.get("items")
+    return {
+        "items": (
+            p.clean([item for item in items if isinstance(item, dict)])
+            if isinstance(items, list)
+            else []
+        ),
+        "raw": p.clean({k: v for k, v in data.items() if k != "items"}),
+    }

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from creatives.mapping import ads_content_fields_from_api
+from creatives.mapping import ads_content_fields_from_api, leaderboard_fields_from_api
 from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit, ScoreSample
 from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
 from layersadmin.layers import (
@@ -343,6 +343,74 @@ def filters_key(filters: dict[str, Any]) -> str:
     return json.dumps(filters, sort_keys=True, separators=(",", ":")) if filters else ""
 
 
+@dataclass
+class BoardAnswer:
+    """A top-performers answer as data (fetched on any thread, stored on the caller's): the
+    snapshot's fields, or the API's refusal of these controls."""
+
+    fields: dict[str, Any] | None
+    declined: LayersAPIError | None = None
+
+
+def leaderboard_fetch(
+    *,
+    client: LayersClient,
+    project_id: str,
+    metric: str,
+    window: str,
+    filters: dict[str, Any],
+    max_wait: float | None = None,
+) -> BoardAnswer:
+    """GET top-performers for these canonical ``filters``; touches no database.
+
+    A 422 VALIDATION is an answer, not an error: the API declines these controls (seed 000: a
+    paid metric with an organic-only source mix; which mixes that covers, the docs
+    contradict), and the board is stored as declined with the API's words.
+    """
+    try:
+        data = client.top_performers(
+            project_id,
+            metric=metric,
+            window=window,
+            source_types=filters.get("sourceType"),
+            platforms=filters.get("platform"),
+            limit=filters.get("limit"),
+            include_ineligible=bool(filters.get("includeIneligible")),
+            **({"max_wait": max_wait} if max_wait is not None else {}),
+        )
+    except LayersAPIError as exc:
+        if exc.code != "VALIDATION":
+            raise
+        return BoardAnswer(fields=None, declined=exc)
+    return BoardAnswer(fields=leaderboard_fields_from_api(data))
+
+
+def leaderboard_store(
+    *, project: Project, metric: str, window: str, filters: dict[str, Any], answer: BoardAnswer
+) -> tuple[LeaderboardSnapshot, bool]:
+    """Store a snapshot when the answer differs from the newest one; snapshots are history,
+    appended, never updated or marked gone. Returns ``(snapshot, created)``: an unchanged
+    answer stores nothing (a no-change sync writes no rows) and returns the newest."""
+    latest = _latest_snapshot(project, metric=metric, window=window, key=filters_key(filters))
+    if answer.declined is not None:
+        exc = answer.declined
+        message = exc.message[:2000]
+        if latest is not None and latest.declined and latest.declined_message == message:
+            return latest, False
+        fields = {
+            "items": [],
+            "raw": {"error": {"code": exc.code, "message": message, "requestId": exc.request_id}},
+            "declined": True,
+            "declined_message": message,
+        }
+    else:
+        fields = answer.fields or {"items": [], "raw": {}}
+        if latest is not None and latest.items == fields["items"] and not latest.declined:
+            return latest, False
+    snapshot = _snapshot_create(project, metric=metric, window=window, filters=filters, **fields)
+    return snapshot, True
+
+
 def leaderboard_refresh(
     *,
     project: Project,
@@ -355,76 +423,24 @@ def leaderboard_refresh(
     client: LayersClient | None = None,
     max_wait: float | None = None,
 ) -> tuple[LeaderboardSnapshot, bool]:
-    """Fetch top-performers live and store a snapshot when it differs from the latest one.
-
-    Returns ``(snapshot, created)``. An unchanged answer stores nothing (a no-change sync
-    writes no rows) and returns the latest snapshot.
-    """
+    """Fetch top-performers live and store it (``leaderboard_fetch``, ``leaderboard_store``)."""
     filters = leaderboard_filters(
         source_types=source_types,
         platforms=platforms,
         limit=limit,
         include_ineligible=include_ineligible,
     )
-    key = filters_key(filters)
-    client = client or get_client()
-    try:
-        data = client.top_performers(
-            project.layers_id,
-            metric=metric,
-            window=window,
-            source_types=filters.get("sourceType"),
-            platforms=filters.get("platform"),
-            limit=filters.get("limit"),
-            include_ineligible=include_ineligible,
-            **({"max_wait": max_wait} if max_wait is not None else {}),
-        )
-    except LayersAPIError as exc:
-        if exc.code != "VALIDATION":
-            raise
-        # Declined for this combination (seed 000: a paid metric with an organic-only source
-        # mix; which mixes that covers, the docs contradict): stored as such, not an error.
-        return _declined_store(project, metric=metric, window=window, filters=filters, exc=exc)
-    items = data.get("items")
-    items = (
-        p.clean([item for item in items if isinstance(item, dict)])
-        if isinstance(items, list)
-        else []
-    )
-    latest = _latest_snapshot(project, metric=metric, window=window, key=key)
-    if latest is not None and latest.items == items and not latest.declined:
-        return latest, False
-    snapshot = _snapshot_create(
-        project,
+    answer = leaderboard_fetch(
+        client=client or get_client(),
+        project_id=project.layers_id,
         metric=metric,
         window=window,
         filters=filters,
-        items=items,
-        raw=p.clean({k: v for k, v in data.items() if k != "items"}),
+        max_wait=max_wait,
     )
-    return snapshot, True
-
-
-def _declined_store(
-    project: Project, *, metric: str, window: str, filters: dict[str, Any], exc: LayersAPIError
-) -> tuple[LeaderboardSnapshot, bool]:
-    """Store "the API declined this board, saying …" unless the newest snapshot says so."""
-    key = filters_key(filters)
-    message = exc.message[:2000]
-    latest = _latest_snapshot(project, metric=metric, window=window, key=key)
-    if latest is not None and latest.declined and latest.declined_message == message:
-        return latest, False
-    snapshot = _snapshot_create(
-        project,
-        metric=metric,
-        window=window,
-        filters=filters,
-        items=[],
-        raw={"error": {"code": exc.code, "message": message, "requestId": exc.request_id}},
-        declined=True,
-        declined_message=message,
+    return leaderboard_store(
+        project=project, metric=metric, window=window, filters=filters, answer=answer
     )
-    return snapshot, True
 
 
 def _latest_snapshot(

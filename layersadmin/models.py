@@ -40,6 +40,12 @@ class SyncedModel(models.Model):
     missed_walks = models.PositiveSmallIntegerField(
         default=0, help_text="Consecutive complete walks that did not return this row."
     )
+    mapping_version = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="The mapper this row was mapped with; another one maps it again from raw.",
+    )
 
     class Meta:
         abstract = True
@@ -50,3 +56,27 @@ class SyncedModel(models.Model):
         if kwargs.get("update_fields") is not None and "layers_id" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "key"}
         super().save(*args, **kwargs)
+
+
+class RateBudget(models.Model):
+    """The shared rate bucket of one API key and endpoint class (``layersadmin.budget_db``).
+
+    Only ``layersadmin.budget_db`` writes it, with its own SQL: one compare-and-set UPDATE of
+    ``tat_us`` per batch of tokens. The key is named by its ``key_id`` hash, never stored.
+    """
+
+    key_hash = models.CharField(max_length=16, help_text="First 16 hex of the key's SHA-256.")
+    endpoint_class = models.CharField(max_length=16, help_text="read-light or write-light.")
+    tat_us = models.BigIntegerField(
+        default=0, help_text="The bucket's theoretical arrival time, in µs of the store's clock."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_hash", "endpoint_class"], name="ratebudget_key_class_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_hash} {self.endpoint_class}"

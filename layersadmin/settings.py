@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "csp",
+    # Background tasks (django.tasks backport); the database backend's table always exists, so
+    # switching LAYERS_TASKS_BACKEND never needs a migration. RQ's apps are added below.
+    "django_tasks",
+    "django_tasks_db",
     "layersadmin",
     "projects",
     "creatives",
@@ -205,6 +209,22 @@ if LAYERS_API_TIER not in ("", "standard", "pilot", "partner", "unlimited"):
 # Seconds a person's request may wait for the rate budget or a 429 before it answers "Layers
 # is busy, try again in N s" (LayersBusy); pass it as max_wait= on interactive calls.
 LAYERS_INTERACTIVE_MAX_WAIT = env.float("LAYERS_INTERACTIVE_MAX_WAIT", default=3.0)
+# One rate budget per key, shared by every process (layersadmin.layers.budget): "auto" (Redis
+# when CACHE_URL is a Redis, else the database), "redis", "database", or "local" (each process
+# paces alone). The Redis is CACHE_URL's; no budget is consulted at tier "unlimited".
+LAYERS_RATE_BUDGET = env.str("LAYERS_RATE_BUDGET", default="auto").strip().lower()
+_cache_url = env.str("CACHE_URL", default="").strip()
+_cache_is_redis = _cache_url.split("://", 1)[0].lower() in ("redis", "rediss")
+LAYERS_RATE_BUDGET_REDIS_URL = _cache_url if _cache_is_redis else ""
+if LAYERS_RATE_BUDGET not in ("auto", "redis", "database", "local"):
+    raise ImproperlyConfigured(
+        f"LAYERS_RATE_BUDGET must be auto, redis, database or local, not "
+        f"{LAYERS_RATE_BUDGET!r} (see .env.example and README's configuration)."
+    )
+if LAYERS_RATE_BUDGET == "redis" and not _cache_is_redis:
+    raise ImproperlyConfigured(
+        "LAYERS_RATE_BUDGET=redis needs CACHE_URL to point at Redis (redis://host:6379/1)."
+    )
 # Leaderboards the sync snapshots: "metric:window" pairs.
 LAYERS_LEADERBOARDS = env.list(
     "LAYERS_LEADERBOARDS",
@@ -221,6 +241,33 @@ LAYERS_STALE_AFTER_MINUTES = env.int("LAYERS_STALE_AFTER_MINUTES", default=90)
 # Incremental content walks re-read containers created within this many days, so their
 # approval changes arrive at the next run; older ones' arrive with the nightly --full.
 LAYERS_CONTENT_REREAD_DAYS = env.int("LAYERS_CONTENT_REREAD_DAYS", default=7)
+
+# --- Background tasks (django-tasks, the backport of Django 6's django.tasks) ------------------
+# Work a person or an event starts (admin's "Sync selected projects now", re-fetches) runs as a
+# task on a worker, never inside a web request. LAYERS_TASKS_BACKEND picks where tasks go:
+#   database   (default) rows in this database, run by `manage.py db_worker` (django-tasks-db)
+#   rq         RQ on the Redis at LAYERS_TASKS_REDIS_URL, run by `manage.py rqworker
+#              --job-class django_tasks_rq.Job default` (django-tasks-rq)
+#   immediate  in the calling process, at once (tests, one-off scripts; no worker)
+LAYERS_TASKS_BACKEND = env.str("LAYERS_TASKS_BACKEND", default="database").strip().lower()
+LAYERS_TASKS_REDIS_URL = env.str("LAYERS_TASKS_REDIS_URL", default="redis://127.0.0.1:6379/2")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if LAYERS_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"LAYERS_TASKS_BACKEND must be database, rq or immediate, not {LAYERS_TASKS_BACKEND!r} "
+        "(see .env.example and README's configuration)."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[LAYERS_TASKS_BACKEND], "QUEUES": ["default"]}}
+# django-rq's queues (read only by the rq backend and `rqworker`). A sync can run for long
+# at the standard tier: RQ's default 180 s job timeout would kill it.
+RQ_QUEUES = {"default": {"URL": LAYERS_TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600}}
+if LAYERS_TASKS_BACKEND == "rq":
+    # Only then: django-rq's admin dashboard talks to Redis on every page.
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 
 # --- Security -----------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,9 +14,11 @@ from django.utils.html import format_html
 from layersadmin.admin import SyncedModelAdmin
 from layersadmin.layers import LayersError
 from projects.admin_forms import ProjectChangeForm, ProjectCreateForm
-from projects.models import Project, SyncLease, SyncRun
+from projects.models import Project, SyncLease, SyncRun, TaskRecord
 from projects.services.projects import project_archive, project_create, project_update
-from projects.services.sync import layers_sync
+from projects.tasks import project_sync_enqueue
+
+logger = logging.getLogger(__name__)
 
 
 @admin.register(Project)
@@ -84,7 +88,7 @@ class ProjectAdmin(SyncedModelAdmin):
         form = ProjectCreateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                project = project_create(
+                project, record = project_create(
                     name=form.cleaned_data["name"],
                     timezone_name=form.cleaned_data["timezone"],
                     customer_external_id=form.cleaned_data["customer_external_id"],
@@ -93,7 +97,16 @@ class ProjectAdmin(SyncedModelAdmin):
             except LayersError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"{project} created in Layers and synced.")
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} created in Layers; its first sync is queued: <a href="{}">follow '
+                        "it on its task page</a>.",
+                        project,
+                        record.get_absolute_url(),
+                    ),
+                    messages.SUCCESS,
+                )
                 return redirect(reverse("admin:projects_project_change", args=[project.pk]))
         return TemplateResponse(
             request,
@@ -108,17 +121,27 @@ class ProjectAdmin(SyncedModelAdmin):
 
     @admin.action(description="Sync selected projects now", permissions=["sync"])
     def sync_now(self, request, queryset):
+        """Queue the sync as a background task and answer at once: at the standard rate tier
+        a sync outlives the web server's timeout. The message links to the task's page."""
         ids = list(queryset.values_list("layers_id", flat=True))
-        result = layers_sync(project_ids=ids, trigger="admin", user=request.user)
-        counts = "; ".join(
-            f"{kind}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged, "
-            f"{c.gone} gone"
-            for kind, c in result.counts.items()
+        try:
+            record = project_sync_enqueue(project_ids=ids, user=request.user)
+        except Exception as exc:  # the queue (database or Redis) refused: say so, not a 500
+            logger.exception("could not queue a sync of %s", ids)
+            self.message_user(
+                request, f"The sync was not queued: {type(exc).__name__}.", messages.ERROR
+            )
+            return
+        self.message_user(
+            request,
+            format_html(
+                'Sync of {} project{} queued: <a href="{}">follow it on its task page</a>.',
+                len(ids),
+                "" if len(ids) == 1 else "s",
+                record.get_absolute_url(),
+            ),
+            messages.SUCCESS,
         )
-        level = messages.SUCCESS if result.ok else messages.ERROR
-        self.message_user(request, f"Sync #{result.run.pk} {result.run.status}. {counts}", level)
-        for error in result.errors[:5]:
-            self.message_user(request, f"{error['where']}: {error['message']}", messages.ERROR)
 
     def has_sync_permission(self, request):
         return request.user.has_perm("projects.sync_project")
@@ -194,3 +217,22 @@ class SyncRunAdmin(admin.ModelAdmin):
 @admin.register(SyncLease)
 class SyncLeaseAdmin(admin.ModelAdmin):
     list_display = ("key", "holder", "expires_at")
+
+
+@admin.register(TaskRecord)
+class TaskRecordAdmin(admin.ModelAdmin):
+    """Background tasks people started: who, what, and the outcome last seen ("View on site"
+    opens the task's status page)."""
+
+    list_display = ("task_id", "kind", "user", "created_at", "status", "finished_at")
+    list_filter = ("kind", "status")
+    search_fields = ("task_id", "user__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in TaskRecord._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -150,3 +150,44 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} held by {self.holder}"
+
+
+class TaskRecord(models.Model):
+    """A background task a person started (``projects.tasks``): who started it and what for.
+
+    Task backends know a task's state but not who enqueued it; this row answers that, so the
+    status page (``task_status``) shows a task only to that person or to staff who see every
+    project, and support has a list of them in admin. ``status``/``result`` keep the last
+    outcome seen (a backend without result lookup, ``immediate``, or a result pruned since).
+    """
+
+    class Kind(models.TextChoices):
+        SYNC = "sync", "sync projects"
+        PROJECT_REFETCH = "project_refetch", "re-fetch project"
+        CONTAINER_REFETCH = "container_refetch", "re-fetch container"
+
+    task_id = models.CharField(max_length=64, unique=True, help_text="The task backend's id.")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="task_records",
+    )
+    project_ids = models.JSONField(default=list, blank=True, help_text="Layers ids it works on.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(
+        max_length=16, blank=True, default="", help_text="Last seen: queued, running, done, failed."
+    )
+    result = models.JSONField(null=True, blank=True, help_text="The task's summary when done.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.task_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("task_status", kwargs={"task_id": self.task_id})

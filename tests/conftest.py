@@ -29,6 +29,9 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+    from layersadmin.layers.budget import close_shared
+
+    close_shared()  # a shared rate budget's own connection must not outlive the test database
 
 
 @pytest.fixture

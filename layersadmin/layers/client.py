@@ -18,7 +18,7 @@ Everything about talking to Layers is decided here, once:
   ``throttled_wait`` (``THROTTLED_WAIT`` = 60 s, a whole rate window, plus up to
   ``THROTTLED_JITTER`` s), never cut short by ``retry_after_cap``: retrying inside the window
   that refused us would only be refused again. Either wait also holds the class's pacer, so
-  other threads sharing the client wait too.
+  other threads sharing the client wait too (with a shared budget: every process on the key).
 * **Pacing.** Requests are paced per endpoint class by ``ratelimit.RatePacer`` from the rate
   tier alone (REFERENCE 5): the tier named by ``tier=`` (``get_client()`` passes
   ``LAYERS_API_TIER``), which wins, else the one ``/whoami`` reports (``ensure_tier()``; the
@@ -27,8 +27,20 @@ Everything about talking to Layers is decided here, once:
   turns pacing off. No ``X-RateLimit-*`` header is read: the docs do not name them.
 * **The 60-second guarantee.** A client never releases more requests of a class than its
   per-minute limit in any 60-second window, the opening burst included (a small burst of 5 %
-  of the limit, then an even pace at 95 %; proof in ``ratelimit``). Per client: processes that
-  share a key each pace on their own.
+  of the limit, then an even pace at 95 %; proof in ``ratelimit``).
+* **One budget per key, shared by every process.** ``get_client()`` gives the client a
+  ``budget.SharedPacer``: one bucket per (key, endpoint class) that every process using the
+  key draws from -- sync workers on any host and the web processes -- in Redis when
+  ``CACHE_URL`` is a Redis (one atomic script, one round trip per call), else in the database
+  (``layersadmin.budget_db``: a sync takes tokens in batches, one short UPDATE per batch).
+  ``LAYERS_RATE_BUDGET`` (auto|redis|database|local) chooses; ``local`` is the per-process
+  ``RatePacer`` above, and so is a client built without ``get_client`` unless ``pacer=`` is
+  given. Then the guarantee holds for all processes together (proof in ``budget``), and
+  **people keep headroom**: a sync's request goes only once the bucket would be full again,
+  leaving ``B - 1`` tokens (at least 2) to requests made with ``max_wait``, and books at most
+  ``min(2 s, (B - 2) T)`` ahead, so a person's request never waits behind a sync's (only
+  behind other people's). ``unlimited`` consults no budget at all. The key is never stored:
+  buckets are named by its hash (``budget.key_id``).
 * **A person never waits past the web timeout.** ``request`` and the endpoint methods a page
   calls (``project_get``, ``project_create``, ``project_update``, ``project_archive``,
   ``ads_content_override_set``, ``top_performers``, and ``iter_pages``) take ``max_wait``:
@@ -60,6 +72,7 @@ The client returns plain data (dicts) and never touches the ORM.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import logging
 import math
@@ -77,6 +90,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from layersadmin import __version__
+from layersadmin.layers.budget import key_id, pacer_from_settings
 from layersadmin.layers.errors import (
     LayersAPIError,
     LayersBusy,
@@ -206,6 +220,18 @@ class LayersClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def clone(self) -> LayersClient:
+        """A client for another thread: its own HTTP session (``requests.Session`` is not
+        thread-safe), the same key, settings and pacing, and the same stats, so a sync's
+        threads are counted and paced as one."""
+        other = copy.copy(self)
+        other._session = requests.Session()
+        other._session.headers.update(self._session.headers)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+        other._session.mount("http://", adapter)
+        other._session.mount("https://", adapter)
+        return other
 
     # --- the one request path -------------------------------------------------------------------
 
@@ -701,7 +727,9 @@ def get_client(**overrides: Any) -> LayersClient:
     """Build a client from settings at call time (never at import).
 
     The rate tier is ``LAYERS_API_TIER`` (empty: ``/whoami`` decides); an invalid value is
-    ``ImproperlyConfigured`` naming the variable. Overrides (``tier=`` included) win.
+    ``ImproperlyConfigured`` naming the variable. Overrides (``tier=`` included) win. The
+    pacer is the key's shared budget that ``LAYERS_RATE_BUDGET`` names (``budget``), or the
+    client's own ``RatePacer`` for ``local`` and ``unlimited``; ``pacer=`` overrides it.
 
     The configured key is read inside the call, never kept in a local: a traceback through
     this frame (a wrong option, say) shows its locals on error pages and in mailed reports.
@@ -724,6 +752,22 @@ def get_client(**overrides: Any) -> LayersClient:
         except ValueError as exc:
             raise ImproperlyConfigured(str(exc)) from None
     options.update(overrides)
+    if "pacer" not in options:
+        # The shared budget (LAYERS_RATE_BUDGET), named by the key's hash; none when unlimited.
+        try:
+            tier = configured_tier(options.get("tier"))
+        except ValueError:
+            tier = None  # LayersClient refuses it below, as it always did
+        try:
+            pacer = pacer_from_settings(
+                settings,
+                key_id(options.get("api_key", settings.LAYERS_API_KEY)),
+                tier,
+            )
+        except ValueError as exc:
+            raise ImproperlyConfigured(str(exc)) from None
+        if pacer is not None:
+            options["pacer"] = pacer
     if "api_key" in options:
         return LayersClient(**options)
     return LayersClient(api_key=settings.LAYERS_API_KEY, **options)

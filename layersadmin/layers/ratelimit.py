@@ -34,7 +34,10 @@ down (never in practice: the default is already the lowest tier) waits a whole w
 Against a server that meters with a token bucket of capacity ``L`` refilled at ``L/60`` per
 second (REFERENCE 5's "buckets"), this schedule is accepted even when arrivals are jittered by
 up to 60 s. What it cannot see: other processes or clients using the same key, each of which
-paces on its own (set the tier explicitly and keep one client per process for a sync).
+paces on its own. ``budget.SharedPacer`` (what ``get_client()`` builds unless
+``LAYERS_RATE_BUDGET=local``) is the same pacer drawing from one bucket per key and class that
+all processes share, in Redis or the database; ``RatePacer`` is its fallback while that store
+cannot be reached, and what a ``LayersClient`` built without ``pacer=`` uses.
 """
 
 from __future__ import annotations

@@ -39,10 +39,12 @@ def project_create(
     customer_external_id: str = "",
     user=None,
     client: LayersClient | None = None,
-) -> Project:
-    """POST /projects with an Idempotency-Key, then sync the new project in."""
+):
+    """POST /projects with an Idempotency-Key, store the project from the answer, and queue
+    its first sync as a background task (a sync may outlive a web request). Returns
+    ``(project, task record)``."""
     from layersadmin.layers import new_idempotency_key
-    from projects.services.sync import layers_sync
+    from projects.tasks import project_sync_enqueue
 
     client = client or get_client()
     body = {"name": name, "timezone": timezone_name}
@@ -50,9 +52,8 @@ def project_create(
         body["customerExternalId"] = customer_external_id
     data = client.project_create(data=body, idempotency_key=new_idempotency_key())
     project = _store(data)
-    layers_sync(project_ids=[project.layers_id], trigger="admin", user=user, client=client)
-    project.refresh_from_db()
-    return project
+    record = project_sync_enqueue(project_ids=[project.layers_id], user=user)
+    return project, record
 
 
 def project_update(

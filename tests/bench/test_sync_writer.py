@@ -1,4 +1,4 @@
-"""The sync's fast write path (projects/services/sync.py, ``_Writer``), which the benchmark
+"""The sync's fast write path (projects/services/sync/writer.py), which the benchmark
 made necessary: it must store exactly what Django's own bulk upsert stored, on both
 databases, and fall back to the upsert when rows it was told are new turn out to exist."""
 
@@ -11,7 +11,9 @@ from django.forms.models import model_to_dict
 
 from creatives.models import AdsContent, ContentContainer, ScoreSample
 from layersadmin.layers.ids import id_key
-from projects.services import sync
+from projects.services.sync import writer
+from projects.services.sync.content_step import score_samples_insert
+from projects.services.sync.specs import CONTAINERS
 from tests.factories import ContentContainerFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +58,11 @@ def test_writer_stores_what_the_orm_stores():
         **{k.removesuffix("_id") if k == "project_id" else k: v for k, v in via_orm.items()}
         | {"project": project}
     )
-    sync._bulk_upsert(
+    writer.bulk_upsert(
         ContentContainer,
         [container_row(project, "cnt_fast")],
         ["key"],
-        sync.CONTAINER_FIELDS,
+        CONTAINERS.columns,
         new=True,
     )
     orm = model_to_dict(ContentContainer.objects.get(layers_id="cnt_orm"), exclude=["id"])
@@ -74,7 +76,7 @@ def test_writer_stores_what_the_orm_stores():
 def test_rows_said_to_be_new_that_exist_are_upserted_not_refused():
     existing = ContentContainerFactory(caption="old caption")
     row = container_row(existing.project, existing.layers_id, caption="new caption")
-    sync._bulk_upsert(ContentContainer, [row], ["key"], sync.CONTAINER_FIELDS, new=True)
+    writer.bulk_upsert(ContentContainer, [row], ["key"], CONTAINERS.columns, new=True)
     existing.refresh_from_db()
     assert existing.caption == "new caption"
     assert ContentContainer.objects.filter(layers_id=existing.layers_id).count() == 1
@@ -85,11 +87,11 @@ def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
     adapting everything in ``params``; a row changed after it was prepared would not, so the
     sync never changes mapped fields in place."""
     project = ProjectFactory()
-    writer = sync._writer(ContentContainer, ("key",), tuple(sync.CONTAINER_FIELDS))
+    fast = writer.writer_for(ContentContainer, ("key",), CONTAINERS.columns)
     plain = container_row(project, "cnt_plain")
     prepared = container_row(project, "cnt_prepared")
-    writer.prepare(prepared)
-    assert set(prepared[sync.PREPARED]) == {
+    fast.prepare(prepared)
+    assert set(prepared[writer.PREPARED]) == {
         "created_at",
         "completed_at",
         "image_urls",
@@ -97,7 +99,7 @@ def test_values_prepared_on_the_prefetch_thread_store_what_params_would():
         "synced_at",
         "missing_since",
     }
-    sync._bulk_upsert(ContentContainer, [plain, prepared], ["key"], sync.CONTAINER_FIELDS, new=True)
+    writer.bulk_upsert(ContentContainer, [plain, prepared], ["key"], CONTAINERS.columns, new=True)
     a = model_to_dict(ContentContainer.objects.get(layers_id="cnt_plain"), exclude=["id"])
     b = model_to_dict(ContentContainer.objects.get(layers_id="cnt_prepared"), exclude=["id"])
     a["layers_id"] = b["layers_id"] = a["key"] = b["key"] = ""
@@ -120,7 +122,7 @@ def test_score_samples_copy_the_stored_score_of_the_projects_rows_only():
         organic_score=9.0, synced_at=WHEN,
     )  # fmt: skip
     observed = WHEN + dt.timedelta(seconds=5)
-    sync._score_samples_insert(project.pk, ["ads-1", "ads-2", "ads-x"], observed_at=observed)
+    score_samples_insert(project.pk, ["ads-1", "ads-2", "ads-x"], observed_at=observed)
     got = sorted(
         ScoreSample.objects.values_list(
             "ads_content__project", "ads_content__layers_id", "score", "scored_at", "observed_at"
@@ -130,3 +132,40 @@ def test_score_samples_copy_the_stored_score_of_the_projects_rows_only():
         (project.pk, "ads-1", 4.5, WHEN, observed),
         (project.pk, "ads-2", 2.0, None, observed),
     ]
+
+
+def test_writer_stores_what_bulk_create_with_update_conflicts_stores():
+    """The contract: for a new row and for an update of an existing one, the fast writer and
+    ``bulk_create(update_conflicts=True)`` leave the same row behind."""
+    project = ProjectFactory()
+    columns = [name for name in CONTAINERS.columns if name != "project"]
+    for layers_id in ("cnt_orm", "cnt_fast"):  # rows to be updated by both paths
+        ContentContainer.objects.create(
+            project=project,
+            **{k: v for k, v in container_row(project, layers_id).items() if k != "project_id"},
+        )
+    for suffix, changes in (("new", {}), ("", {"caption": "changed", "image_urls": []})):
+        orm_id, fast_id = f"cnt_orm{suffix}", f"cnt_fast{suffix}"
+        orm_row = container_row(project, orm_id, **changes)
+        ContentContainer.objects.bulk_create(
+            [ContentContainer(**orm_row)],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=columns,
+        )
+        writer.bulk_upsert(
+            ContentContainer, [container_row(project, fast_id, **changes)], ["key"], columns
+        )
+        orm = model_to_dict(ContentContainer.objects.get(layers_id=orm_id), exclude=["id"])
+        fast = model_to_dict(ContentContainer.objects.get(layers_id=fast_id), exclude=["id"])
+        for row in (orm, fast):
+            row["layers_id"] = row["key"] = ""
+            row["raw"]["id"] = ""
+        assert fast == orm
+
+
+def test_writer_refuses_models_whose_fields_need_pre_save():
+    from creatives.models import OverrideAudit
+
+    with pytest.raises(writer.WriterRefused, match="created_at"):
+        writer.writer_for(OverrideAudit, ("id",), ("note",))  # auto_now_add

@@ -9,6 +9,7 @@ the server's own refusal quotes the same number.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from creatives.models import AdsContent, OverrideAudit
 from creatives.notes import NOTE_MAX_LENGTH, NOTE_WHITESPACE, note_length, note_normalise
@@ -131,10 +132,12 @@ def test_the_admin_note_page_counts_the_same_way(page, live, django_user_model):
     page.check(f"input[name=_selected_action][value='{creative.pk}']")
     page.select_option("select[name=action]", "override_exclude")
     page.click("button[name=index]")
+    page.wait_for_load_state("load")  # app.js (deferred) has bound the counter
     note = page.locator("#id_note")
     assert note.get_attribute("maxlength") is None
     assert note.get_attribute("data-max") == str(NOTE_MAX_LENGTH)
     assert page.inner_text("#id_note_count") == f"0 / {NOTE_MAX_LENGTH}"
     typed = f" Legal {EMOJI}\nhold \u00a0"
     note.press_sequentially(typed)
-    assert page.inner_text("#id_note_count") == expected(typed) == "13 / 280"
+    assert expected(typed) == "13 / 280"
+    expect(page.locator("#id_note_count")).to_have_text("13 / 280")

@@ -289,8 +289,8 @@ def test_the_apis_validation_error_shows_next_to_the_controls(synced, client, ed
     response = refresh(client, project, metric="roas", sourceType="platform_post")
     page = html(response)
     assert response.status_code == 422 and 'role="alert"' in page
-    assert "Layers refused" in page and "code VALIDATION" in page and "requires paid data" in page
-    assert "Not available for this mix" in page  # the stored board says so too
+    assert "Not available for this mix" in page and "requires paid data" in page
+    assert "code VALIDATION" in page and "Declined by Layers" in page
     assert LeaderboardSnapshot.objects.count() == before + 1
     assert LeaderboardSnapshot.objects.filter(declined=True).count() == 1
     no_js = refresh(client, project, headers={}, metric="roas", sourceType="platform_post")

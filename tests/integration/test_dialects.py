@@ -14,7 +14,8 @@ import pytest
 import requests
 from django.urls import reverse
 
-from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, OverrideAudit
+from bench.dialects import mirror_report, upstream
+from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit
 from creatives.selectors import leaderboard_get
 from creatives.services import creative_override_set
 from layersadmin.layers.ids import id_key
@@ -40,76 +41,6 @@ def api(request, sandbox_factory, settings):
     settings.LAYERS_API_TIER = "unlimited"
     server.dialect_name = request.param
     return server
-
-
-def upstream(server, path: str, **params) -> list[dict]:
-    """Every item of a list, read with plain requests (not our client), whatever the form of
-    the end of the list (``nextCursor`` null or absent)."""
-    items, query = [], dict(params)
-    headers = {"Authorization": f"Bearer {server.keys['main']}"}
-    for _ in range(200):
-        body = requests.get(server.base_url + path, params=query, headers=headers, timeout=10)
-        body.raise_for_status()
-        data = body.json()
-        items += data["items"]
-        if not data.get("nextCursor"):
-            return items
-        query["cursor"] = data["nextCursor"]
-    raise AssertionError("the list did not end")
-
-
-def mirror_report(server) -> dict[str, int]:
-    """What the mirror holds against what the API lists: the figures the issue asks for."""
-    report = {"rows": 0, "lost": 0, "untitled": 0, "unlinked": 0, "board_unlinked": 0}
-    for project in Project.objects.filter(is_gone=False, status="active"):
-        listed = upstream(server, f"/projects/{project.layers_id}/ads-content")
-        stored = set(
-            AdsContent.objects.filter(project=project, is_gone=False).values_list("key", flat=True)
-        )
-        report["lost"] += len({id_key(i["adsContentId"]) for i in listed} - stored)
-        containers = upstream(server, f"/projects/{project.layers_id}/content")
-        report["lost"] += len(
-            {id_key(c["id"]) for c in containers}
-            - set(ContentContainer.objects.filter(project=project).values_list("key", flat=True))
-        )
-        report["rows"] += len(stored) + len(containers)
-        ads = AdsContent.objects.filter(project=project, is_gone=False)
-        # Untitled although a source has a title (its container's caption or a board row).
-        report["untitled"] += (
-            ads.filter(title="", container__isnull=False).exclude(container__caption="").count()
-        )
-        report["untitled"] += ads.filter(title="", container__isnull=True).count() - (
-            _untitled_without_any_source(project)
-        )
-        # A creative made from a container that is stored but not linked to it.
-        container_keys = set(
-            ContentContainer.objects.filter(project=project).values_list("key", flat=True)
-        )
-        report["unlinked"] += sum(
-            1
-            for source_id, container_id in ads.values_list("source_id", "container_id")
-            if id_key(source_id) in container_keys and container_id is None
-        )
-        for snapshot in LeaderboardSnapshot.objects.filter(project=project, declined=False):
-            board = leaderboard_get(project=project, metric=snapshot.metric, window=snapshot.window)
-            report["board_unlinked"] += sum(
-                1 for row in board.rows if row.ads_content_id and not row.linked
-            )
-    return report
-
-
-def _untitled_without_any_source(project) -> int:
-    """Creatives with no container whose id appears in no board row with a title."""
-    titled = set()
-    for items in LeaderboardSnapshot.objects.filter(project=project).values_list(
-        "items", flat=True
-    ):
-        titled |= {id_key(i.get("adsContentId")) for i in items if i.get("title")}
-    return (
-        AdsContent.objects.filter(project=project, is_gone=False, container__isnull=True, title="")
-        .exclude(key__in=titled)
-        .count()
-    )
 
 
 def test_sync_mirrors_everything_and_a_second_sync_writes_nothing(api):

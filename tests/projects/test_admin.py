@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from creatives.models import AdsContent, ContentContainer, OverrideAudit
-from projects.models import Project, SyncRun
+from projects.models import Project, SyncRun, TaskRecord
 from tests.factories import AdsContentFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +71,12 @@ def test_support_can_sync_selected_projects(synced, client, support):
         follow=True,
     )
     assert response.status_code == 200
-    run = SyncRun.objects.order_by("-id").first()
-    assert run.trigger == "admin" and run.triggered_by == support
-    assert f"Sync #{run.pk} succeeded" in response.content.decode()
+    # Queued as a background task, not run in the request (tests/projects/test_tasks.py runs
+    # the worker): no new sync run, a task record, and a link to its status page.
+    assert not SyncRun.objects.filter(triggered_by=support).exists()
+    record = TaskRecord.objects.get()
+    assert (record.kind, record.user, record.project_ids) == ("sync", support, [project.layers_id])
+    assert f'href="/tasks/{record.task_id}/"' in response.content.decode()
 
 
 def test_archive_asks_for_confirmation_then_archives_in_layers(synced, client, support):
@@ -148,17 +151,23 @@ def test_changelist_query_count_is_constant(
         assert client.get(admin_url(model, "changelist")).status_code == 200
 
 
-def test_create_project_in_layers_then_synced_in(synced, client, support):
+def test_create_project_in_layers_then_its_sync_is_queued(synced, client, support, settings):
     client.force_login(support)
     url = reverse("admin:projects_project_create_in_layers")
     assert client.get(url).status_code == 200
+    runs = SyncRun.objects.count()
     response = client.post(
-        url, {"name": "Delta Swim", "timezone": "Europe/Paris", "customer_external_id": "delta-1"}
+        url,
+        {"name": "Delta Swim", "timezone": "Europe/Paris", "customer_external_id": "delta-1"},
+        follow=True,
     )
-    assert response.status_code == 302
+    assert response.status_code == 200 and b"its first sync is queued" in response.content
     project = Project.objects.get(name="Delta Swim")
     assert (project.timezone, project.customer_external_id) == ("Europe/Paris", "delta-1")
-    assert project.layers_id.startswith("prj_") and project.last_sync_ok_at is not None
+    assert project.layers_id.startswith("prj_")
+    assert SyncRun.objects.count() == runs  # not synced inside the request
+    record = TaskRecord.objects.get(project_ids=[project.layers_id])
+    assert record.get_absolute_url().encode() in response.content
 
 
 def test_create_project_refused_by_the_api_shows_the_error(synced, client, support):

@@ -234,7 +234,7 @@ def test_two_concurrent_runs_neither_corrupt_nor_double_write(layers):
 def test_a_local_override_newer_than_the_page_is_not_clobbered(synced, layers_client):
     from django.utils import timezone
 
-    from projects.services import sync as sync_module
+    from projects.services.sync.content_step import creatives_store
 
     row = AdsContent.objects.filter(override="").first()
     project = row.project
@@ -244,7 +244,7 @@ def test_a_local_override_newer_than_the_page_is_not_clobbered(synced, layers_cl
     stale = dict(next(i for i in page.items if i["adsContentId"] == row.layers_id))
     stale["organicScore"] = 9.9  # anything different, so the page would write it
     page.items = [stale]
-    sync_module._upsert_ads_content(project, page)
+    creatives_store(project, page)
     row.refresh_from_db()
     assert row.override == "exclude"
     assert row.organic_score != 9.9
@@ -310,7 +310,8 @@ def test_a_container_missing_from_a_full_walk_is_gone_when_get_says_404(synced, 
 def test_only_in_flight_statuses_hold_the_content_watermark(synced, settings):
     from django.utils import timezone
 
-    from projects.services.sync import CONTENT_OVERLAP, _content_since
+    from projects.services.sync.content_step import CONTENT_OVERLAP
+    from projects.services.sync.content_step import content_since as _content_since
 
     project = Project.objects.filter(status="active").order_by("layers_id").first()
     window = timezone.timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS)

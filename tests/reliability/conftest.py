@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from creatives.models import AdsContent, OverrideAudit
-from projects.models import Project
+from projects.models import Project, TaskRecord
 from projects.services.sync import layers_sync
 from tests.reliability.helpers import fast_client
 
@@ -76,6 +76,15 @@ def site(sandbox_factory, settings, django_user_model):
         idempotency_key="fixture",
         outcome="succeeded",
     )
+    # A background task the manager started (its page: tests/reliability/test_access.py).
+    task = TaskRecord.objects.create(
+        task_id="00000000-0000-4000-8000-0000000000a1",
+        kind=TaskRecord.Kind.SYNC,
+        user=users["manager"],
+        project_ids=[a.layers_id],
+        status="done",
+        result={"run_id": None, "status": "succeeded", "counts": {}, "errors": 0},
+    )
     clients = {"anonymous": Client()}
     for role, user in users.items():
         clients[role] = Client()
@@ -86,6 +95,7 @@ def site(sandbox_factory, settings, django_user_model):
         b=b,
         creative_a=creative_a,
         creative_b=creative_b,
+        task=task,
         users=users,
         clients=clients,
     )

@@ -79,6 +79,9 @@ MATRIX: dict[str, dict[str, dict]] = {
         "GET": everyone(405),
         "POST": {**scoped(OVERRIDE), "other_manager": 404},
     },
+    # A background task's page: who started it (the manager, in the site fixture), support
+    # and superusers (view_all_projects); anyone else 404.
+    "task_status": {"GET": scoped(200)},
 }
 INVALID_POST = {"metric": "not-a-metric", "override": "not-a-choice", "note": "x"}
 STAFF = ("support", "superuser")

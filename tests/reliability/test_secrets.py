@@ -157,13 +157,16 @@ def test_the_canary_key_never_appears(sandbox_factory, settings, all_logs, capfd
     browser.force_login(admin_user)
     from types import SimpleNamespace
 
-    from projects.models import Project
+    from projects.models import Project, TaskRecord
 
     a = Project.objects.filter(status="active").order_by("layers_id").first()
     site = SimpleNamespace(
         a=a,
         creative_a=AdsContent.objects.filter(project=a).first(),
         users={"superuser": admin_user},
+        task=TaskRecord.objects.create(
+            task_id="00000000-0000-4000-8000-0000000000b2", kind="sync", user=admin_user
+        ),
     )
     paths = [u.path for u in concrete_urls(site) if not u.is_admin] + admin_pages()
     for path in paths:

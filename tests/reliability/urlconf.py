@@ -60,6 +60,7 @@ def concrete_urls(site) -> list[Url]:
         "ads_content_id": site.creative_a.layers_id,
         "content_type_id": str(ContentType.objects.get_for_model(Project).pk),
         "id": str(site.users["superuser"].pk),
+        "task_id": site.task.task_id,
     }
     urls = []
     for name, route, _pattern in url_patterns():

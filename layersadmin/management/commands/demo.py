@@ -1,15 +1,18 @@
 """`manage.py demo` (what `make demo` runs): the product on the embedded defaults.
 
 Starts the sandbox (the local stand-in for the Layers API) unless a real API is configured,
-syncs it, creates demo logins (printed), and serves the app at http://127.0.0.1:8000/.
-Ctrl-C stops both.
+syncs it, creates demo logins (printed), starts a background-task worker (`db_worker`, with
+the default database task backend) and serves the app at http://127.0.0.1:8000/.
+Ctrl-C stops all three.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 from django.conf import settings
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-server", action="store_true", help="Set up, then exit.")
 
     def handle(self, *args, addr, sandbox_port, no_server, **options):
-        sandbox = None
+        sandbox = worker = None
         if not settings.LAYERS_API_KEY:
             sandbox = self._start_sandbox(sandbox_port)
             settings.LAYERS_API_BASE_URL = f"http://127.0.0.1:{sandbox_port}/v1"
@@ -48,16 +51,41 @@ class Command(BaseCommand):
             self.stdout.write(f"Sync #{result.run.pk} {result.run.status}: {counts}")
             self._demo_users()
             if not no_server:
+                worker = self._start_worker()
                 call_command("runserver", addr, use_reloader=False)
         except KeyboardInterrupt:
             pass
         finally:
-            if sandbox is not None:
-                sandbox.terminate()
-                try:
-                    sandbox.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    sandbox.kill()
+            for process in (worker, sandbox):
+                if process is not None:
+                    process.terminate()
+                    try:
+                        process.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+
+    def _start_worker(self) -> subprocess.Popen | None:
+        """The background-task worker (admin's "Sync selected projects now" runs on it), as a
+        subprocess seeing the same API as this process (the sandbox's address and key)."""
+        if settings.LAYERS_TASKS_BACKEND != "database":
+            if settings.LAYERS_TASKS_BACKEND == "rq":
+                self.stdout.write(
+                    "Tasks go to RQ: run `python manage.py rqworker --job-class "
+                    "django_tasks_rq.Job default` next to this server."
+                )
+            return None
+        env = {
+            **os.environ,
+            "LAYERS_API_BASE_URL": settings.LAYERS_API_BASE_URL,
+            "LAYERS_API_KEY": settings.LAYERS_API_KEY,
+        }
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        process = subprocess.Popen(
+            [sys.executable, str(manage), "db_worker", "--no-reload", "--interval", "1"],
+            env=env,
+        )
+        self.stdout.write(f"Task worker (manage.py db_worker) started, pid {process.pid}")
+        return process
 
     def _start_sandbox(self, port: int) -> subprocess.Popen:
         root = f"http://127.0.0.1:{port}"
@@ -113,6 +141,7 @@ class Command(BaseCommand):
                 "  manager  account manager of " + ", ".join(p.name for p in assigned) + "\n"
                 "  support  support staff: every project, Django admin\n"
                 "  admin    superuser\n"
-                "Open http://127.0.0.1:8000/ (Ctrl-C stops the server and the sandbox)\n"
+                "Open http://127.0.0.1:8000/ "
+                "(Ctrl-C stops the server, the task worker and the sandbox)\n"
             )
         )

@@ -1,0 +1,141 @@
+"""The sync: mirror projects, content, scored creatives and leaderboards into the database.
+
+Called by ``manage.py sync_layers``, the admin's "Sync selected projects now" and ``make
+demo``. The rules it follows:
+
+* **One spec per kind** (``specs``): its remote call, mapper, unique key, freshness target;
+  the columns written and the mapping version are derived from the mapper. A row mapped by
+  another version of its mapper is mapped again from its stored payload, at no API cost.
+* **Each list is walked page by page** (``content_step``, ``projects_step``); each page is
+  one transaction that diffs the payloads against the stored rows and bulk-upserts only what
+  changed (``writer``). An interrupted run keeps every page it finished; the next run
+  converges. Memory stays flat: one page at a time, plus the ids seen.
+* **Content is incremental**: from the newest createdAt stored, moved back by a re-read
+  window and to the oldest container still in flight; ``full`` re-reads everything.
+  Scored creatives are walked whole each run; a ScoreSample when a score changes.
+* **Ids are compared in normal form** (``layersadmin.layers.ids``) in every join; calls use
+  the form the list returned.
+* **Gone takes evidence**: a row one complete walk missed is "missing since …"; a second
+  complete walk in a row that misses it, or a 404 on its GET, makes it gone (never deleted).
+* A row written after a page was fetched (an override made through layersadmin while the
+  sync ran) is newer than that page, and the page does not overwrite it.
+* **One run per project at a time** (``projects.locks``); a project synced by a concurrent run
+  after this run started is skipped, so ten workers do the work once.
+* **Threads**: pages are fetched and mapped ahead, and boards fetched, on threads of their own
+  (``prefetch``), each with its own client; only the caller's thread touches the database.
+* **Failures are caught per project**: the run carries on, records them (``runs``), and ends
+  ``partial``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from layersadmin.layers import LayersClient, LayersError, get_client
+from projects.locks import sync_lock
+from projects.models import Project
+from projects.services.counts import project_counts_refresh
+from projects.services.sync.boards_step import BoardsAhead
+from projects.services.sync.content_step import containers_step, creatives_step
+from projects.services.sync.projects_step import projects_step
+from projects.services.sync.runs import (
+    ProgressCallback,
+    SyncResult,
+    TypeCounts,
+    record_error,
+    run_beat,
+    run_finish,
+    run_start,
+)
+
+__all__ = ["ProgressCallback", "SyncResult", "TypeCounts", "layers_sync"]
+
+logger = logging.getLogger(__name__)
+
+
+def layers_sync(
+    *,
+    project_ids: Iterable[str] | None = None,
+    full: bool = False,
+    trigger: str = "command",
+    user=None,
+    client: LayersClient | None = None,
+    progress: ProgressCallback | None = None,
+) -> SyncResult:
+    """Run one sync. ``project_ids`` limits it to those projects (Layers ids, any form)."""
+    project_ids = [pid for pid in (project_ids or []) if pid]
+    own_client = client is None
+    client = client or get_client()
+    before = client.stats.snapshot()
+    result = run_start(trigger=trigger, user=user, full=full, project_ids=project_ids)
+    notify = progress or (lambda stage, project: None)
+    try:
+        client.ensure_tier()
+        projects = projects_step(client, result, project_ids=project_ids)
+        notify("projects", None)
+        for project in projects:
+            _project_sync(client, result, project, full=full)
+            notify("project", project)
+            run_beat(result)
+    except LayersError as exc:
+        record_error(result, "run", exc)
+    except Exception as exc:  # the run must be recorded whatever happened
+        logger.exception("sync run %s failed", result.run.pk)
+        record_error(result, "run", exc)
+    finally:
+        run_finish(result, client, before)
+        if own_client:
+            client.close()
+    return result
+
+
+def _project_sync(client: LayersClient, result: SyncResult, project: Project, *, full: bool):
+    lock_name = f"layers-sync:project:{project.layers_id}"
+    with sync_lock(lock_name) as acquired:
+        if not acquired:
+            result.skipped.append(project.layers_id)
+            return
+        project.refresh_from_db()
+        if project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
+            result.skipped.append(project.layers_id)  # a concurrent run just did it
+            return
+        _project_mark(project, last_sync_started_at=timezone.now())
+        boards = BoardsAhead(client, project)
+        try:
+            containers_step(client, result, project, full=full, lock_name=lock_name)
+            creatives_step(client, result, project, lock_name=lock_name)
+            boards.store(result, project)
+        except Exception as exc:
+            if not isinstance(exc, LayersError):
+                logger.exception("sync of project %s failed", project.layers_id)
+            record_error(result, f"project {project.layers_id}", exc)
+            message = str(exc) if isinstance(exc, LayersError) else f"{type(exc).__name__}: {exc}"
+            _project_mark(project, last_sync_error=message[:2000])
+            result.failed.append(project.layers_id)
+            return
+        finally:
+            boards.close()
+            _refresh_derived(result, project)
+        _project_mark(project, last_sync_ok_at=timezone.now(), last_sync_error="")
+        result.synced.append(project.layers_id)
+
+
+def _refresh_derived(result: SyncResult, project: Project) -> None:
+    """What is derived from the mirrored rows, after every project sync (a failed one may
+    have written pages too): the creatives' display title and thumbnail, then the project
+    list's figures. A failure here is recorded and never hides the sync's own outcome."""
+    from creatives.services import creative_display_refresh
+
+    try:
+        creative_display_refresh(project=project)
+        project_counts_refresh(project=project)
+    except Exception as exc:
+        logger.exception("derived fields of project %s failed", project.layers_id)
+        record_error(result, f"project {project.layers_id} counts", exc)
+
+
+def _project_mark(project: Project, **fields) -> None:
+    Project.objects.filter(pk=project.pk).update(**fields)

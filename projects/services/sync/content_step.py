@@ -1,0 +1,283 @@
+"""The per-project list steps: content containers and scored creatives (ads-content).
+
+Each is fetch → map (on a thread with its own client) → diff → write (one transaction per
+page, only what changed) → mark what a complete walk missed. Rows whose mapper changed are
+mapped again from their stored payloads first, at no API cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from creatives.models import IN_FLIGHT_CONTAINER_STATUSES, AdsContent, ContentContainer, ScoreSample
+from layersadmin.layers import LayersClient, LayersError, Page
+from layersadmin.layers import payload as p
+from layersadmin.layers.errors import LayersAPIError
+from layersadmin.layers.ids import id_key
+from projects.models import Project
+from projects.services.sync.prefetch import ahead
+from projects.services.sync.rows import (
+    existing,
+    mark_missing,
+    remap_outdated,
+    unchanged,
+    valid_rows,
+)
+from projects.services.sync.runs import LeaseKeeper, SyncResult, TypeCounts
+from projects.services.sync.specs import CONTAINERS, SCORED_CREATIVES, SEEN, MirrorSpec
+from projects.services.sync.writer import Writer, bulk_upsert, column, writer_for
+
+CONTENT_OVERLAP = timedelta(minutes=10)
+# How many containers missed for the first time get a GET to confirm them, per walk.
+MISSING_LOOKUPS = 25
+
+Mapped = tuple[Page, dict[str, dict[str, Any]], int]  # a page, its rows by key, invalid items
+
+
+def mapped_pages(pages, spec: MirrorSpec, writer: Writer | None) -> Iterator[Mapped]:
+    """The pages fetched and mapped on a thread; with ``writer`` (a project's first sync,
+    when every row is new and written) the rows' SQL values are prepared there too."""
+
+    def transform(page: Page) -> Mapped:
+        counts = TypeCounts()
+        rows = valid_rows(page.items, spec, counts)
+        if writer is not None:
+            for fields in rows.values():
+                writer.prepare(fields)
+        return page, rows, counts.invalid
+
+    return ahead(pages, transform, name=f"layers-sync-{spec.kind}")
+
+
+def _first_sync_writer(project: Project, spec: MirrorSpec) -> Writer | None:
+    """Later syncs write few rows (the rest are unchanged), and preparing every row would be
+    work thrown away (measured: a no-change re-sync 25 % slower with it, bench/RESULTS.md)."""
+    if project.last_sync_ok_at is not None:
+        return None
+    return writer_for(spec.model, spec.unique, spec.columns)
+
+
+# --- containers ---------------------------------------------------------------------------------
+
+
+def content_since(project: Project, *, full: bool) -> datetime | None:
+    """Where an incremental content walk starts (createdAt, inclusive), or None for all.
+
+    Two things move it back from the newest createdAt stored: a rolling re-read window
+    (``LAYERS_CONTENT_REREAD_DAYS``, at least ``CONTENT_OVERLAP`` for late writes at the
+    boundary), so approval changes of containers created within it arrive at the next run;
+    and the oldest container still in flight (queued, processing, generating: only those, so
+    an unknown status never pins it). Older approval changes arrive with the nightly
+    ``--full`` (README: worst-case staleness).
+    """
+    if full or project.content_watermark is None:
+        return None
+    # Measured back from the newest container stored, not from our clock: the API's clock
+    # is the one createdAt is written in.
+    since = project.content_watermark - max(
+        CONTENT_OVERLAP, timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS)
+    )
+    oldest_open = ContentContainer.objects.filter(
+        project=project, is_gone=False, status__in=IN_FLIGHT_CONTAINER_STATUSES
+    ).aggregate(oldest=Min("created_at"))["oldest"]
+    if oldest_open is not None and oldest_open < since:
+        since = oldest_open
+    return since
+
+
+def containers_step(
+    client: LayersClient, result: SyncResult, project: Project, *, full: bool, lock_name: str
+) -> None:
+    counts = result.count(CONTAINERS.kind)
+    stored = ContentContainer.objects.filter(project=project)
+    counts.updated += remap_outdated(CONTAINERS, stored)
+    since = content_since(project, full=full)
+    newest = project.content_watermark
+    seen: set[str] = set()
+    keeper = LeaseKeeper(lock_name)
+    walker = client.clone()
+    pages = walker.content_pages(project.layers_id, since=p.iso(since) if since else None)
+    for page, rows, invalid in mapped_pages(
+        pages, CONTAINERS, _first_sync_writer(project, CONTAINERS)
+    ):
+        page_counts, page_newest = containers_store(project, page, rows)
+        page_counts.invalid += invalid
+        counts.add(page_counts)
+        seen.update(id_key(item.get("id")) for item in page.items)
+        if page_newest and (newest is None or page_newest > newest):
+            newest = page_newest
+        keeper.renew()
+    walker.close()
+    # Pages come newest first, so the watermark moves only once the walk has reached its end:
+    # moved after the first page of a walk that then failed, it would make every later
+    # incremental run skip the older pages this one never read (lost rows until --full).
+    if newest != project.content_watermark:
+        Project.objects.filter(pk=project.pk).update(content_watermark=newest)
+    if since is None:  # a complete walk: what it did not return is missing
+        seen |= _containers_confirmed(client, stored, seen, counts)
+        counts.gone += mark_missing(stored, seen)
+
+
+def _containers_confirmed(
+    client: LayersClient, stored, seen: set[str], counts: TypeCounts
+) -> set[str]:
+    """Containers this walk missed for the first time, looked up with GET (a few per run):
+    a 404 marks one gone at once (counted); one that answers is not missing. Returns those
+    that answered."""
+    first_misses = [
+        (key, layers_id)
+        for key, layers_id in stored.filter(is_gone=False, missed_walks=0).values_list(
+            "key", "layers_id"
+        )
+        if key not in seen
+    ][:MISSING_LOOKUPS]
+    found: set[str] = set()
+    for key, layers_id in first_misses:
+        try:
+            client.content_get(layers_id)
+        except LayersAPIError as exc:
+            if exc.code == "NOT_FOUND":
+                counts.gone += stored.filter(key=key).update(
+                    is_gone=True, missing_since=timezone.now(), synced_at=timezone.now()
+                )
+            continue
+        except LayersError:
+            continue
+        found.add(key)
+    return found
+
+
+def containers_store(
+    project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
+) -> tuple[TypeCounts, datetime | None]:
+    """Write one page of containers; ``rows`` is the page already mapped (by the prefetch)."""
+    counts = TypeCounts()
+    if rows is None:
+        rows = valid_rows(page.items, CONTAINERS, counts)
+    if not rows:
+        return counts, None
+    newest = max(fields["created_at"] for fields in rows.values())
+    now = timezone.now()
+    with transaction.atomic():
+        stored = existing(ContentContainer.objects.all(), rows.keys(), extra=("project_id",))
+        to_create, to_write = [], []
+        for key, fields in rows.items():
+            old = stored.get(key)
+            if unchanged(old, fields, page.fetched_at):
+                counts.unchanged += 1
+                continue
+            if old is not None and old["project_id"] != project.pk:
+                counts.invalid += 1  # an id that belongs to another project: refuse it
+                continue
+            counts.count(old)
+            (to_write if old else to_create).append(
+                {**fields, **SEEN, "project_id": project.pk, "synced_at": now}
+            )
+        columns = CONTAINERS.columns
+        bulk_upsert(ContentContainer, to_create, CONTAINERS.unique, columns, new=True)
+        bulk_upsert(ContentContainer, to_write, CONTAINERS.unique, columns)
+    return counts, newest
+
+
+# --- scored creatives ---------------------------------------------------------------------------
+
+
+def creatives_step(
+    client: LayersClient, result: SyncResult, project: Project, *, lock_name: str
+) -> None:
+    counts = result.count(SCORED_CREATIVES.kind)
+    stored = AdsContent.objects.filter(project=project)
+    counts.updated += remap_outdated(
+        SCORED_CREATIVES, stored, link=lambda rows: _link_containers(project, rows)
+    )
+    seen: set[str] = set()
+    keeper = LeaseKeeper(lock_name)
+    walker = client.clone()
+    pages = walker.ads_content_pages(project.layers_id)
+    writer = _first_sync_writer(project, SCORED_CREATIVES)
+    for page, rows, invalid in mapped_pages(pages, SCORED_CREATIVES, writer):
+        page_counts = creatives_store(project, page, rows)
+        page_counts.invalid += invalid
+        counts.add(page_counts)
+        seen.update(id_key(item.get("adsContentId")) for item in page.items)
+        keeper.renew()
+    walker.close()
+    # Scored creatives have no single-row GET: only a second complete walk in a row confirms
+    # that one is gone (a rescore between two pages can move a row past the cursor).
+    counts.gone += mark_missing(stored, seen)
+
+
+def _link_containers(project: Project, rows: list[dict[str, Any]]) -> None:
+    """Set each creative's container, matched on id key: seed 001's ``sourceId`` is bare where
+    the content list's ``id`` is ``cnt_…``."""
+    keys = {id_key(row["source_id"]) for row in rows if row["source_id"]}
+    containers = dict(
+        ContentContainer.objects.filter(project=project, key__in=keys).values_list("key", "pk")
+    )
+    for row in rows:
+        row["container_id"] = containers.get(id_key(row["source_id"]))
+
+
+def creatives_store(
+    project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
+) -> TypeCounts:
+    """Write one page of scored creatives (``rows``: the page already mapped), each linked to
+    its container; a ScoreSample for every score that changed."""
+    counts = TypeCounts()
+    if rows is None:
+        rows = valid_rows(page.items, SCORED_CREATIVES, counts)
+    if not rows:
+        return counts
+    now = timezone.now()
+    with transaction.atomic():
+        _link_containers(project, list(rows.values()))
+        stored = existing(
+            AdsContent.objects.filter(project=project),
+            rows.keys(),
+            extra=("organic_score", "container_id"),
+        )
+        to_create, to_write, rescored = [], [], []
+        for key, fields in rows.items():
+            old = stored.get(key)
+            if unchanged(old, fields, page.fetched_at, container_id=fields["container_id"]):
+                counts.unchanged += 1
+                continue
+            counts.count(old)
+            if old is None or old["organic_score"] != fields["organic_score"]:
+                rescored.append(key)
+            (to_write if old else to_create).append(
+                {**fields, **SEEN, "project_id": project.pk, "synced_at": now}
+            )
+        columns, unique = SCORED_CREATIVES.columns, SCORED_CREATIVES.unique
+        bulk_upsert(AdsContent, to_create, unique, columns, new=True)
+        bulk_upsert(AdsContent, to_write, unique, columns)
+        if rescored:
+            score_samples_insert(project.pk, rescored, observed_at=now)
+    return counts
+
+
+def score_samples_insert(project_pk: int, keys: list[str], *, observed_at) -> None:
+    """A ScoreSample for each of the project's creatives with these id keys, with the score
+    the upsert just stored: one INSERT ... SELECT in the page's transaction, rather than
+    reading their ids back and inserting a row each."""
+    ads, sample = AdsContent, ScoreSample
+    marks = ", ".join(["%s"] * len(keys))
+    # Identifiers from model metadata (quoted); every value is a parameter.
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(sample._meta.db_table)} "  # noqa: S608
+        f"({column(sample, 'ads_content')}, {column(sample, 'score')}, "
+        f"{column(sample, 'scored_at')}, {column(sample, 'observed_at')}) "
+        f"SELECT {column(ads, 'id')}, {column(ads, 'organic_score')}, "
+        f"{column(ads, 'scored_at')}, %s FROM {connection.ops.quote_name(ads._meta.db_table)} "
+        f"WHERE {column(ads, 'project')} = %s AND {column(ads, 'key')} IN ({marks})"
+    )
+    observed = connection.ops.adapt_datetimefield_value(observed_at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [observed, project_pk, *keys])

@@ -1,0 +1,137 @@
+"""One declarative spec per mirrored kind: what the sync reads, how it maps it, what it writes.
+
+A spec names its remote call and mapper, its unique key and its freshness target. Everything
+else is derived, never kept by hand beside the mapper:
+
+* **Columns written** are the keys the mapper returns (``mapper({})``) plus the columns the
+  step sets itself (``linked``: the project, the container) and the sync's bookkeeping. A field
+  added to a mapper is written on the next sync.
+* **The mapping version** is a hash of the mapper's source. Every mirrored row stores the
+  version it was mapped with; a row whose version differs is mapped again from its stored raw
+  payload at the next sync, at no API cost (``rows.remap_outdated``), and ``--full`` re-applies
+  it too. So a changed mapper (a fixed bug, a new field) reaches rows that incremental reads
+  never fetch again.
+
+Adding a mirrored field takes a model field, its migration and one mapper line
+(tests/projects/test_sync_specs.py does exactly that).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from creatives.mapping import (
+    ads_content_fields_from_api,
+    container_fields_from_api,
+    leaderboard_fields_from_api,
+)
+from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot
+from projects.mapping import project_fields_from_api
+from projects.models import Project
+
+# Written on every row a walk returns (it is not missing) and kept by remapping.
+BOOKKEEPING = ("synced_at", "is_gone", "missing_since", "missed_walks")
+SEEN = {"is_gone": False, "missing_since": None, "missed_walks": 0}
+
+Mapper = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@functools.cache
+def mapper_version(mapper: Mapper) -> str:
+    """A short hash of the mapper's source: changes whenever the mapper does."""
+    try:
+        source = inspect.getsource(mapper)
+    except (OSError, TypeError):  # no source (built at run time): its qualified name
+        source = f"{mapper.__module__}.{mapper.__qualname__}"
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class MirrorSpec:
+    """How one kind of Layers object is mirrored."""
+
+    kind: str  # the name its counts go under in a SyncRun
+    model: type
+    fetch: str  # the LayersClient method that reads it
+    mapper: Mapper
+    unique: tuple[str, ...]  # the conflict target of its upsert; () for append-only history
+    freshness: timedelta  # how old its data may get (README: worst-case staleness)
+    linked: tuple[str, ...] = ()  # columns the step sets (foreign keys), not the mapper
+    required: tuple[str, ...] = ()  # mapped fields without which an item is invalid
+    mirrored: bool = True  # rows with an id, bookkeeping and gone marking (not snapshots)
+
+    @property
+    def version(self) -> str:
+        return mapper_version(self.mapper)
+
+    @property
+    def mapped(self) -> tuple[str, ...]:
+        """The fields the mapper fills (the id key aside: it is the conflict target)."""
+        return tuple(name for name in self.mapper({}) if name != "key")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column an upsert from a list page sets on a conflict."""
+        extra = (*BOOKKEEPING, "mapping_version") if self.mirrored else ()
+        return (*self.mapped, *self.linked, *extra)
+
+    @property
+    def remap_columns(self) -> tuple[str, ...]:
+        """What mapping a stored payload again may change: never the id as stored (the form
+        calls use) nor the bookkeeping of its walks."""
+        return (
+            *(name for name in self.mapped if name != "layers_id"),
+            *self.linked,
+            "mapping_version",
+        )
+
+    def map(self, item: dict[str, Any]) -> dict[str, Any]:
+        fields = self.mapper(item)
+        if self.mirrored:
+            fields["mapping_version"] = self.version
+        return fields
+
+
+PROJECTS = MirrorSpec(
+    kind="projects",
+    model=Project,
+    fetch="projects_pages",
+    mapper=project_fields_from_api,
+    unique=("key",),
+    freshness=timedelta(minutes=15),
+)
+CONTAINERS = MirrorSpec(
+    kind="containers",
+    model=ContentContainer,
+    fetch="content_pages",
+    mapper=container_fields_from_api,
+    unique=("key",),
+    freshness=timedelta(minutes=15),
+    linked=("project",),
+    required=("created_at",),
+)
+SCORED_CREATIVES = MirrorSpec(
+    kind="ads_content",
+    model=AdsContent,
+    fetch="ads_content_pages",
+    mapper=ads_content_fields_from_api,
+    unique=("project", "key"),
+    freshness=timedelta(minutes=60),
+    linked=("project", "container"),
+)
+LEADERBOARDS = MirrorSpec(
+    kind="leaderboards",
+    model=LeaderboardSnapshot,
+    fetch="top_performers",
+    mapper=leaderboard_fields_from_api,
+    unique=(),  # append-only history: a snapshot when the answer changed, never marked gone
+    freshness=timedelta(minutes=60),
+    mirrored=False,
+)
+SPECS = (PROJECTS, CONTAINERS, SCORED_CREATIVES, LEADERBOARDS)
