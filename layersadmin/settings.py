@@ -241,6 +241,15 @@ LAYERS_STALE_AFTER_MINUTES = env.int("LAYERS_STALE_AFTER_MINUTES", default=90)
 # Incremental content walks re-read containers created within this many days, so their
 # approval changes arrive at the next run; older ones' arrive with the nightly --full.
 LAYERS_CONTENT_REREAD_DAYS = env.int("LAYERS_CONTENT_REREAD_DAYS", default=7)
+# How often `sync_layers` (no arguments) reads each kind per project, in minutes; a kind not
+# named here is read every freshness target less one 15-minute cron interval (containers:
+# every run; scored creatives and leaderboards: every 45 minutes).
+LAYERS_CADENCE_MINUTES = {
+    kind: int(minutes)
+    for kind, _, minutes in (
+        pair.partition("=") for pair in env.list("LAYERS_CADENCE_MINUTES", default=[]) if pair
+    )
+}
 
 # --- Background tasks (django-tasks, the backport of Django 6's django.tasks) ------------------
 # Work a person or an event starts (admin's "Sync selected projects now", re-fetches) runs as a

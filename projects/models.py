@@ -42,6 +42,14 @@ class Project(SyncedModel):
     last_sync_started_at = models.DateTimeField(null=True, blank=True)
     last_sync_ok_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True, default="")
+    # When each kind was last read completely for this project (a step that finished): what
+    # decides whether it is due (``sync_layers`` without arguments) and its freshness.
+    content_read_at = models.DateTimeField(null=True, blank=True)
+    creatives_read_at = models.DateTimeField(null=True, blank=True)
+    creatives_full_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last complete walk of the scored creatives."
+    )
+    boards_read_at = models.DateTimeField(null=True, blank=True)
 
     # What the project list shows of each project, stored so that page reads one row per
     # project instead of counting 200k rows per request. Derived from the mirrored rows by

@@ -150,3 +150,40 @@ def project_freshness(project: Project, *, now: datetime | None = None) -> Fresh
     if now - ok_at > timedelta(minutes=settings.LAYERS_STALE_AFTER_MINUTES):
         return Freshness("stale", ok_at)
     return Freshness("ok", ok_at)
+
+
+@dataclass
+class KindFreshness:
+    """How fresh one kind of a project's data is, against its target."""
+
+    label: str
+    read_at: datetime | None
+    target: timedelta
+
+    @property
+    def is_late(self) -> bool:
+        return self.read_at is None or timezone.now() - self.read_at > self.target
+
+    @property
+    def target_minutes(self) -> int:
+        return int(self.target.total_seconds() // 60)
+
+
+def project_kind_freshness(*, project: Project) -> list[KindFreshness]:
+    """When each kind was last read for ``project``, against its freshness target (the
+    sync's specs say both)."""
+    from projects.services.sync.specs import PROJECT_KINDS
+
+    labels = {
+        "containers": "Content",
+        "ads_content": "Scored creatives",
+        "leaderboards": "Leaderboards",
+    }
+    return [
+        KindFreshness(
+            label=labels.get(spec.kind, spec.kind),
+            read_at=getattr(project, spec.read_at),
+            target=spec.freshness,
+        )
+        for spec in PROJECT_KINDS
+    ]

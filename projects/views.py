@@ -13,7 +13,13 @@ from creatives.selectors import (
 from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx
 from projects import selectors
 from projects.forms import ProjectFilterForm
-from projects.selectors import project_for_user, project_stats, project_statuses, project_timezone
+from projects.selectors import (
+    project_for_user,
+    project_kind_freshness,
+    project_stats,
+    project_statuses,
+    project_timezone,
+)
 
 
 @require_GET
@@ -40,5 +46,6 @@ def project_detail(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
             "top_creatives": project_top_creatives(project=project),
             "leaderboards": project_leaderboards(project=project),
             "recent_overrides": project_recent_overrides(project=project),
+            "freshness": project_kind_freshness(project=project),
         }
         return render_htmx(request, "projects/project_detail.html", context, fragment="overview")

@@ -12,7 +12,7 @@ from django.forms.models import model_to_dict
 from creatives.models import AdsContent, ContentContainer, ScoreSample
 from layersadmin.layers.ids import id_key
 from projects.services.sync import writer
-from projects.services.sync.content_step import score_samples_insert
+from projects.services.sync.creatives_step import score_samples_insert
 from projects.services.sync.specs import CONTAINERS
 from tests.factories import ContentContainerFactory, ProjectFactory
 

@@ -234,7 +234,7 @@ def test_two_concurrent_runs_neither_corrupt_nor_double_write(layers):
 def test_a_local_override_newer_than_the_page_is_not_clobbered(synced, layers_client):
     from django.utils import timezone
 
-    from projects.services.sync.content_step import creatives_store
+    from projects.services.sync.creatives_step import creatives_store
 
     row = AdsContent.objects.filter(override="").first()
     project = row.project

@@ -87,7 +87,9 @@ def test_sync_killed_at_random_points_then_rerun_converges():
         rows_before_rerun = AdsContent.objects.count()
 
         started = time.monotonic()
-        final = manage("sync_layers", env=env)
+        # Named projects or --full read every kind: what the killed runs left half done and
+        # what upstream changed meanwhile (a plain run reads only what its cadence says is due).
+        final = manage("sync_layers", "--full", env=env)
         out, err = final.communicate(timeout=180)
         rerun_seconds = time.monotonic() - started
         assert final.returncode == 0, (out, err)

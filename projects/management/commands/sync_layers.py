@@ -24,7 +24,9 @@ class Command(BaseCommand):
             help="Sync only this project (Layers id); repeat for several.",
         )
         parser.add_argument(
-            "--full", action="store_true", help="Re-read all content, not only what is new."
+            "--full",
+            action="store_true",
+            help="Read every kind of every project, and all content, not only what is new.",
         )
         parser.add_argument("--quiet", action="store_true", help="Print only errors.")
 
@@ -32,7 +34,11 @@ class Command(BaseCommand):
         verbosity = 0 if quiet else options["verbosity"]
         progress, close = self._progress(verbosity)
         try:
-            result = layers_sync(project_ids=projects, full=full, progress=progress)
+            # Without arguments: the work that is due (each kind on its cadence, stalest
+            # projects first). Named projects and --full: everything.
+            result = layers_sync(
+                project_ids=projects, full=full, progress=progress, due_only=not (projects or full)
+            )
         finally:
             close()
         self._summary(result, verbosity)
@@ -60,10 +66,12 @@ class Command(BaseCommand):
                     state["bar"] = tqdm(total=total, unit="project", file=sys.stderr)
                 else:
                     self.stdout.write(f"projects listed: {total}")
-            elif stage == "project":
+            elif stage in ("project", "failed"):
                 if state["bar"] is not None:
                     state["bar"].set_postfix_str(project.name[:30])
                     state["bar"].update(1)
+                elif stage == "failed":
+                    self.stdout.write(f"FAILED {project.layers_id} {project.name}")
                 else:
                     self.stdout.write(f"synced {project.layers_id} {project.name}")
 
@@ -77,6 +85,8 @@ class Command(BaseCommand):
         run = result.run
         for error in result.errors:
             self.stderr.write(f"error: {error['where']}: {error['message']}")
+        if result.failed:
+            self.stderr.write(f"projects that failed: {', '.join(result.failed)}")
         if verbosity == 0:
             return
         seconds = run.duration.total_seconds() if run.duration else 0.0

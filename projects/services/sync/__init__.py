@@ -39,8 +39,10 @@ from projects.locks import sync_lock
 from projects.models import Project
 from projects.services.counts import project_counts_refresh
 from projects.services.sync.boards_step import BoardsAhead
-from projects.services.sync.content_step import containers_step, creatives_step
+from projects.services.sync.content_step import containers_step
+from projects.services.sync.creatives_step import creatives_step
 from projects.services.sync.projects_step import projects_step
+from projects.services.sync.retention import score_samples_compact
 from projects.services.sync.runs import (
     ProgressCallback,
     SyncResult,
@@ -49,6 +51,14 @@ from projects.services.sync.runs import (
     run_beat,
     run_finish,
     run_start,
+)
+from projects.services.sync.specs import (
+    CONTAINERS,
+    LEADERBOARDS,
+    PROJECT_KINDS,
+    SCORED_CREATIVES,
+    MirrorSpec,
+    full_walk_due,
 )
 
 __all__ = ["ProgressCallback", "SyncResult", "TypeCounts", "layers_sync"]
@@ -64,8 +74,14 @@ def layers_sync(
     user=None,
     client: LayersClient | None = None,
     progress: ProgressCallback | None = None,
+    due_only: bool = False,
 ) -> SyncResult:
-    """Run one sync. ``project_ids`` limits it to those projects (Layers ids, any form)."""
+    """Run one sync. ``project_ids`` limits it to those projects (Layers ids, any form).
+
+    ``due_only`` (``sync_layers`` without arguments): each kind is read for a project only
+    when its cadence says it is due (``specs.MirrorSpec.due``), and the stalest projects go
+    first. Otherwise every kind of every project is read.
+    """
     project_ids = [pid for pid in (project_ids or []) if pid]
     own_client = client is None
     client = client or get_client()
@@ -76,9 +92,12 @@ def layers_sync(
         client.ensure_tier()
         projects = projects_step(client, result, project_ids=project_ids)
         notify("projects", None)
+        if due_only:
+            projects.sort(key=_staleness)
         for project in projects:
-            _project_sync(client, result, project, full=full)
-            notify("project", project)
+            kinds = _due_kinds(project) if due_only and not full else PROJECT_KINDS
+            _project_sync(client, result, project, full=full, kinds=kinds, due_only=due_only)
+            notify("failed" if project.layers_id in result.failed else "project", project)
             run_beat(result)
     except LayersError as exc:
         record_error(result, "run", exc)
@@ -92,7 +111,28 @@ def layers_sync(
     return result
 
 
-def _project_sync(client: LayersClient, result: SyncResult, project: Project, *, full: bool):
+def _due_kinds(project: Project) -> tuple[MirrorSpec, ...]:
+    now = timezone.now()
+    return tuple(spec for spec in PROJECT_KINDS if spec.due(project, now))
+
+
+def _staleness(project: Project) -> tuple:
+    """Stalest first: never read before anything, then the oldest read of any kind."""
+    reads = [getattr(project, spec.read_at) for spec in PROJECT_KINDS]
+    if any(read is None for read in reads):
+        return (0, project.layers_id)
+    return (1, min(reads), project.layers_id)
+
+
+def _project_sync(
+    client: LayersClient,
+    result: SyncResult,
+    project: Project,
+    *,
+    full: bool,
+    kinds: tuple[MirrorSpec, ...] = PROJECT_KINDS,
+    due_only: bool = False,
+):
     lock_name = f"layers-sync:project:{project.layers_id}"
     with sync_lock(lock_name) as acquired:
         if not acquired:
@@ -102,12 +142,22 @@ def _project_sync(client: LayersClient, result: SyncResult, project: Project, *,
         if project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
             result.skipped.append(project.layers_id)  # a concurrent run just did it
             return
-        _project_mark(project, last_sync_started_at=timezone.now())
-        boards = BoardsAhead(client, project)
+        started = timezone.now()
+        _project_mark(project, last_sync_started_at=started)
+        boards = BoardsAhead(client, project) if LEADERBOARDS in kinds else None
         try:
-            containers_step(client, result, project, full=full, lock_name=lock_name)
-            creatives_step(client, result, project, lock_name=lock_name)
-            boards.store(result, project)
+            if CONTAINERS in kinds:
+                containers_step(client, result, project, full=full, lock_name=lock_name)
+                _project_mark(project, content_read_at=started)
+            if SCORED_CREATIVES in kinds:
+                walk_all = full or not due_only or full_walk_due(project, started)
+                if creatives_step(client, result, project, lock_name=lock_name, full=walk_all):
+                    _project_mark(project, creatives_full_at=started)
+                _project_mark(project, creatives_read_at=started)
+                score_samples_compact(project=project)
+            if boards is not None:
+                boards.store(result, project)
+                _project_mark(project, boards_read_at=started)
         except Exception as exc:
             if not isinstance(exc, LayersError):
                 logger.exception("sync of project %s failed", project.layers_id)
@@ -117,8 +167,10 @@ def _project_sync(client: LayersClient, result: SyncResult, project: Project, *,
             result.failed.append(project.layers_id)
             return
         finally:
-            boards.close()
-            _refresh_derived(result, project)
+            if boards is not None:
+                boards.close()
+            if kinds:
+                _refresh_derived(result, project)
         _project_mark(project, last_sync_ok_at=timezone.now(), last_sync_error="")
         result.synced.append(project.layers_id)
 

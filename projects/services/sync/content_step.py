@@ -1,8 +1,8 @@
-"""The per-project list steps: content containers and scored creatives (ads-content).
+"""The content containers step, and what the list steps share (pages mapped ahead).
 
-Each is fetch → map (on a thread with its own client) → diff → write (one transaction per
-page, only what changed) → mark what a complete walk missed. Rows whose mapper changed are
-mapped again from their stored payloads first, at no API cost.
+Each list step is fetch → map (on a thread with its own client) → diff → write (one
+transaction per page, only what changed) → mark what a complete walk missed. Rows whose
+mapper changed are mapped again from their stored payloads first, at no API cost.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from creatives.models import IN_FLIGHT_CONTAINER_STATUSES, AdsContent, ContentContainer, ScoreSample
+from creatives.models import IN_FLIGHT_CONTAINER_STATUSES, ContentContainer
 from layersadmin.layers import LayersClient, LayersError, Page
 from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
@@ -31,8 +31,8 @@ from projects.services.sync.rows import (
     valid_rows,
 )
 from projects.services.sync.runs import LeaseKeeper, SyncResult, TypeCounts
-from projects.services.sync.specs import CONTAINERS, SCORED_CREATIVES, SEEN, MirrorSpec
-from projects.services.sync.writer import Writer, bulk_upsert, column, writer_for
+from projects.services.sync.specs import CONTAINERS, SEEN, MirrorSpec
+from projects.services.sync.writer import Writer, bulk_upsert, writer_for
 
 CONTENT_OVERLAP = timedelta(minutes=10)
 # How many containers missed for the first time get a GET to confirm them, per walk.
@@ -56,7 +56,7 @@ def mapped_pages(pages, spec: MirrorSpec, writer: Writer | None) -> Iterator[Map
     return ahead(pages, transform, name=f"layers-sync-{spec.kind}")
 
 
-def _first_sync_writer(project: Project, spec: MirrorSpec) -> Writer | None:
+def writer_when_new(project: Project, spec: MirrorSpec) -> Writer | None:
     """Later syncs write few rows (the rest are unchanged), and preparing every row would be
     work thrown away (measured: a no-change re-sync 25 % slower with it, bench/RESULTS.md)."""
     if project.last_sync_ok_at is not None:
@@ -105,7 +105,7 @@ def containers_step(
     walker = client.clone()
     pages = walker.content_pages(project.layers_id, since=p.iso(since) if since else None)
     for page, rows, invalid in mapped_pages(
-        pages, CONTAINERS, _first_sync_writer(project, CONTAINERS)
+        pages, CONTAINERS, writer_when_new(project, CONTAINERS)
     ):
         page_counts, page_newest = containers_store(project, page, rows)
         page_counts.invalid += invalid
@@ -184,100 +184,3 @@ def containers_store(
         bulk_upsert(ContentContainer, to_create, CONTAINERS.unique, columns, new=True)
         bulk_upsert(ContentContainer, to_write, CONTAINERS.unique, columns)
     return counts, newest
-
-
-# --- scored creatives ---------------------------------------------------------------------------
-
-
-def creatives_step(
-    client: LayersClient, result: SyncResult, project: Project, *, lock_name: str
-) -> None:
-    counts = result.count(SCORED_CREATIVES.kind)
-    stored = AdsContent.objects.filter(project=project)
-    counts.updated += remap_outdated(
-        SCORED_CREATIVES, stored, link=lambda rows: _link_containers(project, rows)
-    )
-    seen: set[str] = set()
-    keeper = LeaseKeeper(lock_name)
-    walker = client.clone()
-    pages = walker.ads_content_pages(project.layers_id)
-    writer = _first_sync_writer(project, SCORED_CREATIVES)
-    for page, rows, invalid in mapped_pages(pages, SCORED_CREATIVES, writer):
-        page_counts = creatives_store(project, page, rows)
-        page_counts.invalid += invalid
-        counts.add(page_counts)
-        seen.update(id_key(item.get("adsContentId")) for item in page.items)
-        keeper.renew()
-    walker.close()
-    # Scored creatives have no single-row GET: only a second complete walk in a row confirms
-    # that one is gone (a rescore between two pages can move a row past the cursor).
-    counts.gone += mark_missing(stored, seen)
-
-
-def _link_containers(project: Project, rows: list[dict[str, Any]]) -> None:
-    """Set each creative's container, matched on id key: seed 001's ``sourceId`` is bare where
-    the content list's ``id`` is ``cnt_…``."""
-    keys = {id_key(row["source_id"]) for row in rows if row["source_id"]}
-    containers = dict(
-        ContentContainer.objects.filter(project=project, key__in=keys).values_list("key", "pk")
-    )
-    for row in rows:
-        row["container_id"] = containers.get(id_key(row["source_id"]))
-
-
-def creatives_store(
-    project: Project, page: Page, rows: dict[str, dict[str, Any]] | None = None
-) -> TypeCounts:
-    """Write one page of scored creatives (``rows``: the page already mapped), each linked to
-    its container; a ScoreSample for every score that changed."""
-    counts = TypeCounts()
-    if rows is None:
-        rows = valid_rows(page.items, SCORED_CREATIVES, counts)
-    if not rows:
-        return counts
-    now = timezone.now()
-    with transaction.atomic():
-        _link_containers(project, list(rows.values()))
-        stored = existing(
-            AdsContent.objects.filter(project=project),
-            rows.keys(),
-            extra=("organic_score", "container_id"),
-        )
-        to_create, to_write, rescored = [], [], []
-        for key, fields in rows.items():
-            old = stored.get(key)
-            if unchanged(old, fields, page.fetched_at, container_id=fields["container_id"]):
-                counts.unchanged += 1
-                continue
-            counts.count(old)
-            if old is None or old["organic_score"] != fields["organic_score"]:
-                rescored.append(key)
-            (to_write if old else to_create).append(
-                {**fields, **SEEN, "project_id": project.pk, "synced_at": now}
-            )
-        columns, unique = SCORED_CREATIVES.columns, SCORED_CREATIVES.unique
-        bulk_upsert(AdsContent, to_create, unique, columns, new=True)
-        bulk_upsert(AdsContent, to_write, unique, columns)
-        if rescored:
-            score_samples_insert(project.pk, rescored, observed_at=now)
-    return counts
-
-
-def score_samples_insert(project_pk: int, keys: list[str], *, observed_at) -> None:
-    """A ScoreSample for each of the project's creatives with these id keys, with the score
-    the upsert just stored: one INSERT ... SELECT in the page's transaction, rather than
-    reading their ids back and inserting a row each."""
-    ads, sample = AdsContent, ScoreSample
-    marks = ", ".join(["%s"] * len(keys))
-    # Identifiers from model metadata (quoted); every value is a parameter.
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(sample._meta.db_table)} "  # noqa: S608
-        f"({column(sample, 'ads_content')}, {column(sample, 'score')}, "
-        f"{column(sample, 'scored_at')}, {column(sample, 'observed_at')}) "
-        f"SELECT {column(ads, 'id')}, {column(ads, 'organic_score')}, "
-        f"{column(ads, 'scored_at')}, %s FROM {connection.ops.quote_name(ads._meta.db_table)} "
-        f"WHERE {column(ads, 'project')} = %s AND {column(ads, 'key')} IN ({marks})"
-    )
-    observed = connection.ops.adapt_datetimefield_value(observed_at)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [observed, project_pk, *keys])

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+
 from creatives.mapping import (
     ads_content_fields_from_api,
     container_fields_from_api,
@@ -65,6 +67,22 @@ class MirrorSpec:
     linked: tuple[str, ...] = ()  # columns the step sets (foreign keys), not the mapper
     required: tuple[str, ...] = ()  # mapped fields without which an item is invalid
     mirrored: bool = True  # rows with an id, bookkeeping and gone marking (not snapshots)
+    read_at: str = ""  # the Project field that says when a project's rows were last read
+
+    @property
+    def cadence(self) -> timedelta:
+        """How often ``sync_layers`` (without arguments) reads this kind for a project:
+        ``LAYERS_CADENCE_MINUTES`` names it per kind; by default the freshness target less
+        one 15-minute cron interval, so a kind read on schedule is never older than its
+        target."""
+        minutes = settings.LAYERS_CADENCE_MINUTES.get(self.kind)
+        if minutes is not None:
+            return timedelta(minutes=minutes)
+        return max(timedelta(0), self.freshness - timedelta(minutes=15))
+
+    def due(self, project, now) -> bool:
+        read_at = getattr(project, self.read_at) if self.read_at else None
+        return read_at is None or now - read_at >= self.cadence
 
     @property
     def version(self) -> str:
@@ -115,6 +133,7 @@ CONTAINERS = MirrorSpec(
     freshness=timedelta(minutes=15),
     linked=("project",),
     required=("created_at",),
+    read_at="content_read_at",
 )
 SCORED_CREATIVES = MirrorSpec(
     kind="ads_content",
@@ -124,6 +143,7 @@ SCORED_CREATIVES = MirrorSpec(
     unique=("project", "key"),
     freshness=timedelta(minutes=60),
     linked=("project", "container"),
+    read_at="creatives_read_at",
 )
 LEADERBOARDS = MirrorSpec(
     kind="leaderboards",
@@ -133,5 +153,19 @@ LEADERBOARDS = MirrorSpec(
     unique=(),  # append-only history: a snapshot when the answer changed, never marked gone
     freshness=timedelta(minutes=60),
     mirrored=False,
+    read_at="boards_read_at",
 )
+# The kinds read per project, in the order a project's sync reads them.
+FULL_WALK_MINUTES = 360  # scored creatives' full walk; `ads_content_full` in the setting
+
+
+def full_walk_due(project, now) -> bool:
+    """Whether the project's scored creatives are due a full walk (promotions, performance,
+    eligibility, deletions: what no cheap read shows)."""
+    minutes = settings.LAYERS_CADENCE_MINUTES.get("ads_content_full", FULL_WALK_MINUTES)
+    last = project.creatives_full_at
+    return last is None or now - last >= timedelta(minutes=minutes)
+
+
+PROJECT_KINDS = (CONTAINERS, SCORED_CREATIVES, LEADERBOARDS)
 SPECS = (PROJECTS, CONTAINERS, SCORED_CREATIVES, LEADERBOARDS)
