@@ -14,14 +14,13 @@ headroom kept for people).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import requests
 
-WORK = Path(__file__).resolve().parent / ".work"
+from bench.standalone import django_setup
+
 RUN_EVERY = timedelta(minutes=15)
 STANDARD_READS_PER_MINUTE = 120
 PEOPLE_HEADROOM = 0.10  # share of the budget left for people's requests (bench estimate)
@@ -59,20 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--creatives", type=int, default=2000)
     parser.add_argument("--hours", type=float, default=3)
     args = parser.parse_args(argv)
-    WORK.mkdir(exist_ok=True)
-    database = WORK / "cadence.sqlite3"
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "layersadmin.settings",
-            "DEBUG": "true",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "LAYERS_API_TIER": "unlimited",
-            "LAYERS_RATE_BUDGET": "local",
-        }
-    )
-    import django
-
-    django.setup()
+    database = django_setup("cadence")
     from django.core.management import call_command
     from django.db import connections
 

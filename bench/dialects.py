@@ -10,14 +10,12 @@ shared with tests/integration/test_dialects.py, which asserts the figures on bot
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 import requests
 
-WORK = Path(__file__).resolve().parent / ".work"
+from bench.standalone import django_setup
 
 
 def upstream(server, path: str, **params) -> list[dict]:
@@ -123,21 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overrides", type=int, default=10)
     args = parser.parse_args(argv)
 
-    WORK.mkdir(exist_ok=True)
-    database = WORK / "dialects.sqlite3"
-    database.unlink(missing_ok=True)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "layersadmin.settings",
-            "DEBUG": "true",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "LAYERS_API_TIER": "unlimited",
-            "LAYERS_RATE_BUDGET": "local",
-        }
-    )
-    import django
-
-    django.setup()
+    django_setup("dialects")
     from django.conf import settings
     from django.core.management import call_command
 
