@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from layersadmin.layers import LayersClient, get_client
 from projects.mapping import project_fields_from_api
-from projects.models import Project
+from projects.models import Project, TaskRecord
 from projects.services.scoping import project_assert_customer
 
 
@@ -39,7 +39,7 @@ def project_create(
     customer_external_id: str = "",
     user=None,
     client: LayersClient | None = None,
-):
+) -> tuple[Project, TaskRecord]:
     """POST /projects with an Idempotency-Key, store the project from the answer, and queue
     its first sync as a background task (a sync may outlive a web request). Returns
     ``(project, task record)``."""
