@@ -145,6 +145,7 @@ def _project_sync(
         started = timezone.now()
         _project_mark(project, last_sync_started_at=started)
         boards = BoardsAhead(client, project) if LEADERBOARDS in kinds else None
+        written = result.rows_written
         try:
             if CONTAINERS in kinds:
                 containers_step(client, result, project, full=full, lock_name=lock_name)
@@ -169,16 +170,17 @@ def _project_sync(
         finally:
             if boards is not None:
                 boards.close()
-            if kinds:
+            if result.rows_written != written:  # nothing written: nothing to derive again
                 _refresh_derived(result, project)
         _project_mark(project, last_sync_ok_at=timezone.now(), last_sync_error="")
         result.synced.append(project.layers_id)
 
 
 def _refresh_derived(result: SyncResult, project: Project) -> None:
-    """What is derived from the mirrored rows, after every project sync (a failed one may
-    have written pages too): the creatives' display title and thumbnail, then the project
-    list's figures. A failure here is recorded and never hides the sync's own outcome."""
+    """What is derived from the mirrored rows, after a project sync that wrote any (a failed
+    one may have written pages too): the creatives' display title and thumbnail, then the
+    project list's figures. A failure here is recorded and never hides the sync's own
+    outcome."""
     from creatives.services import creative_display_refresh
 
     try:
