@@ -32,7 +32,7 @@ def schedule(server, *, hours: float, due_only: bool) -> list[int]:
 
     from layersadmin.layers import LayersClient
     from projects.models import Project
-    from projects.services.sync import layers_sync
+    from sync.services import layers_sync
 
     client = LayersClient(base_url=server.base_url, api_key=server.keys["main"], tier="unlimited")
     calls = []

@@ -125,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from projects.services.sync import layers_sync
     from sandbox.dialects import DIALECTS
     from sandbox.server import SandboxServer
+    from sync.services import layers_sync
 
     print(
         f"{'dialect':<9} {'rows':>6} {'lost':>5} {'untitled':>9} {'unlinked':>9} "

@@ -357,7 +357,6 @@ class Live:
         """Within the block, the dashboard views read live (one request's worth of cache)."""
         self.cache = {}
         swaps = [
-            (project_views, "project_for_user", self.project_for_user),
             (project_views, "project_statuses", self.project_statuses),
             (project_selectors, "project_list", self.project_list),
             (creative_views, "project_for_user", self.project_for_user),

@@ -88,7 +88,7 @@ def task_sync(opts: dict) -> dict:
     from django.utils import timezone
 
     from layersadmin.layers import get_client
-    from projects.services.sync import layers_sync
+    from sync.services import layers_sync
 
     # The tier this run measures (the runner names it for the paced run); otherwise the
     # benchmark's sandboxes are unlimited and the client must not pace.

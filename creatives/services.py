@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from creatives.counts import project_counts_refresh
 from creatives.mapping import ads_content_fields_from_api, leaderboard_fields_from_api
 from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit, ScoreSample
 from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
@@ -33,7 +34,6 @@ from layersadmin.layers import (
 from layersadmin.layers import payload as p
 from layersadmin.layers.ids import id_key, same_id
 from projects.models import Project
-from projects.services.counts import project_counts_refresh
 from projects.services.scoping import project_assert_customer
 
 OVERRIDE_CHOICES = ("include", "exclude", "")  # "" clears (the API's null)
@@ -71,7 +71,7 @@ def override_validate(*, override: Any, note: Any) -> tuple[str, str]:
     return value, note
 
 
-# What the project list shows of a creative (projects.services.counts): an override whose
+# What the project list shows of a creative (creatives.counts): an override whose
 # answer changes one of these refreshes the project's stored figures.
 LISTED_FIELDS = ("is_eligible", "is_gone", "organic_score", "title", "thumbnail_url")
 

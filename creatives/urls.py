@@ -1,4 +1,4 @@
-"""Routes of the creative pages, mounted at the site root by projects/urls.py."""
+"""Routes of the pages that read creatives, mounted at the site root (layersadmin/urls.py)."""
 
 from django.urls import path
 
@@ -7,6 +7,7 @@ from creatives import views
 project = "projects/<str:project_id>/"
 
 urlpatterns = [
+    path(project, views.project_detail, name="project_detail"),
     path("leaderboard/", views.agency_leaderboard, name="agency_leaderboard"),
     path(
         "leaderboard/export.csv",

@@ -46,6 +46,10 @@ from creatives.selectors import (
     leaderboard_get,
     leaderboard_query,
     override_history,
+    project_leaderboards,
+    project_recent_overrides,
+    project_stats,
+    project_top_creatives,
     score_history,
     watchlist_counts,
 )
@@ -66,7 +70,13 @@ from layersadmin.layers import (
 )
 from layersadmin.templatetags.dashboard import metric_value
 from projects.models import Project
-from projects.selectors import project_for_user, project_timezone, project_zone, projects_visible_to
+from projects.selectors import (
+    project_for_user,
+    project_kind_freshness,
+    project_timezone,
+    project_zone,
+    projects_visible_to,
+)
 
 CHANGE_OVERRIDE = "creatives.change_override"
 
@@ -590,3 +600,20 @@ def agency_leaderboard_export(request: HtmxHttpRequest) -> HttpResponse:
     name = _filename("agency-leaderboard", v["metric"], v["window"])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@require_GET
+@login_required
+def project_detail(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    project = project_for_user(request.user, project_id)
+    with project_timezone(project):
+        context = {
+            "project": project,
+            "tab": "overview",
+            "stats": project_stats(project=project),
+            "top_creatives": project_top_creatives(project=project),
+            "leaderboards": project_leaderboards(project=project),
+            "recent_overrides": project_recent_overrides(project=project),
+            "freshness": project_kind_freshness(project=project),
+        }
+        return render_htmx(request, "projects/project_detail.html", context, fragment="overview")

@@ -33,7 +33,7 @@ class SyncedModel(models.Model):
     )
     # A row one complete walk did not return is not gone yet (a rescore between two pages can
     # hide it): it is marked gone when a second complete walk in a row misses it, or when a
-    # GET of it answers 404 (``projects.services.sync``).
+    # GET of it answers 404 (``sync.services``).
     missing_since = models.DateTimeField(
         null=True, blank=True, help_text="First complete walk that did not return this row."
     )

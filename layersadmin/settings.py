@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "layersadmin",
     "projects",
     "creatives",
+    "sync",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,23 @@
-"""Root URLconf. Each app owns its own `urls.py`; this file only mounts them."""
+"""Root URLconf. Each app owns its own `urls.py`; this file only mounts them.
+
+Dashboard routes, fixed so links and bookmarks keep working (moving a page between apps
+never changes its address):
+
+    /                                         project_list        projects
+    /leaderboard/                             agency_leaderboard  creatives (+ export.csv)
+    /projects/<id>/                           project_detail      creatives (the overview)
+    /projects/<id>/gallery/                   project_gallery     creatives
+    /projects/<id>/leaderboard/               project_leaderboard creatives (+ refresh/, export.csv)
+    /projects/<id>/creatives/                 creative_list       creatives (+ export.csv)
+    /projects/<id>/creatives/<adsContentId>/  creative_detail     creatives (+ override/)
+    /tasks/<task_id>/                         task_status         sync (a person's background task)
+
+``<id>`` is the Layers project id in any form (``layersadmin.layers.ids``).
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from layersadmin import views
 
@@ -14,6 +29,20 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Admin pages of models that moved app: the old addresses redirect (bookmarks keep working).
+    path(
+        "admin/",
+        include(
+            [
+                re_path(
+                    r"^(?P<app_label>projects)/(?P<model>syncrun|synclease|taskrecord)/(?P<rest>.*)$",
+                    admin.site.admin_view(views.admin_moved),
+                )
+            ]
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("", include("projects.urls")),
+    path("", include("creatives.urls")),
+    path("", include("sync.urls")),
 ]

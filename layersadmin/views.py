@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -21,3 +22,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok", "version": __version__})
+
+
+# Admin pages whose model moved to another app: the old address, the app it lives in now.
+MOVED_ADMIN_MODELS = {("projects", name): "sync" for name in ("syncrun", "synclease", "taskrecord")}
+
+
+@require_GET
+def admin_moved(request: HttpRequest, app_label: str, model: str, rest: str):
+    """Bookmarks of admin pages whose model moved app (``/admin/projects/syncrun/…`` is now
+    ``/admin/sync/syncrun/…``) land on the same page, filters kept. Staff only: the URLconf
+    wraps it in ``admin_view``."""
+    new_label = MOVED_ADMIN_MODELS.get((app_label, model))
+    if new_label is None:
+        raise Http404("No such admin page.")
+    url = f"{reverse('admin:index')}{new_label}/{model}/{rest}"
+    if request.META.get("QUERY_STRING"):
+        url = f"{url}?{request.META['QUERY_STRING']}"
+    return HttpResponsePermanentRedirect(url)

@@ -1,27 +1,24 @@
-"""Admin for projects and sync runs: assignments, sync now, archive in Layers."""
+"""Admin for projects: assignments, create, edit and archive in Layers.
+
+The sync app (above this one) registers the admin actually used, ``sync.admin.
+ProjectSyncAdmin``: this class plus "Sync selected projects now" and a queued first sync for a
+project created here (``project_created``). Nothing here imports the sync.
+"""
 
 from __future__ import annotations
-
-import logging
 
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
 
 from layersadmin.admin import SyncedModelAdmin
 from layersadmin.layers import LayersError
 from projects.admin_forms import ProjectChangeForm, ProjectCreateForm
-from projects.models import Project, SyncLease, SyncRun, TaskRecord
+from projects.models import Project
 from projects.services.projects import project_archive, project_create, project_update
-from projects.tasks import project_sync_enqueue
-
-logger = logging.getLogger(__name__)
 
 
-@admin.register(Project)
 class ProjectAdmin(SyncedModelAdmin):
     list_display = (
         "name",
@@ -44,7 +41,7 @@ class ProjectAdmin(SyncedModelAdmin):
         "customer_external_id": "customerExternalId",
     }
     form = ProjectChangeForm
-    actions = ("sync_now", "archive_in_layers")
+    actions = ("archive_in_layers",)
     change_list_template = "admin/projects/project/change_list.html"
 
     def get_fields(self, request, obj=None):
@@ -88,25 +85,15 @@ class ProjectAdmin(SyncedModelAdmin):
         form = ProjectCreateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                project, record = project_create(
+                project = project_create(
                     name=form.cleaned_data["name"],
                     timezone_name=form.cleaned_data["timezone"],
                     customer_external_id=form.cleaned_data["customer_external_id"],
-                    user=request.user,
                 )
             except LayersError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(
-                    request,
-                    format_html(
-                        '{} created in Layers; its first sync is queued: <a href="{}">follow '
-                        "it on its task page</a>.",
-                        project,
-                        record.get_absolute_url(),
-                    ),
-                    messages.SUCCESS,
-                )
+                self.project_created(request, project)
                 return redirect(reverse("admin:projects_project_change", args=[project.pk]))
         return TemplateResponse(
             request,
@@ -119,32 +106,9 @@ class ProjectAdmin(SyncedModelAdmin):
             },
         )
 
-    @admin.action(description="Sync selected projects now", permissions=["sync"])
-    def sync_now(self, request, queryset):
-        """Queue the sync as a background task and answer at once: at the standard rate tier
-        a sync outlives the web server's timeout. The message links to the task's page."""
-        ids = list(queryset.values_list("layers_id", flat=True))
-        try:
-            record = project_sync_enqueue(project_ids=ids, user=request.user)
-        except Exception as exc:  # the queue (database or Redis) refused: say so, not a 500
-            logger.exception("could not queue a sync of %s", ids)
-            self.message_user(
-                request, f"The sync was not queued: {type(exc).__name__}.", messages.ERROR
-            )
-            return
-        self.message_user(
-            request,
-            format_html(
-                'Sync of {} project{} queued: <a href="{}">follow it on its task page</a>.',
-                len(ids),
-                "" if len(ids) == 1 else "s",
-                record.get_absolute_url(),
-            ),
-            messages.SUCCESS,
-        )
-
-    def has_sync_permission(self, request):
-        return request.user.has_perm("projects.sync_project")
+    def project_created(self, request, project: Project) -> None:
+        """Say what happened after ``create_in_layers`` stored a new project."""
+        self.message_user(request, f"{project} created in Layers.", messages.SUCCESS)
 
     @admin.action(description="Archive in Layers", permissions=["change"])
     def archive_in_layers(self, request, queryset):
@@ -168,71 +132,3 @@ class ProjectAdmin(SyncedModelAdmin):
             else:
                 self.message_user(request, f"{project} archived in Layers.", messages.SUCCESS)
         return None
-
-
-@admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "started_at",
-        "status_badge",
-        "trigger",
-        "duration_display",
-        "projects_synced",
-        "api_calls",
-        "retries",
-        "throttled",
-        "error_count",
-    )
-    list_filter = ("status", "trigger", "full")
-    date_hierarchy = "started_at"
-    list_select_related = ("triggered_by",)
-    show_full_result_count = False
-    readonly_fields = [f.name for f in SyncRun._meta.concrete_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj):
-        stale = (
-            obj.status == SyncRun.Status.RUNNING
-            and obj.heartbeat_at
-            and (timezone.now() - obj.heartbeat_at).total_seconds() > 600
-        )
-        bad = obj.status in {"failed", "partial", "abandoned"} or stale
-        label = "stale" if stale else obj.get_status_display()
-        if bad:
-            return format_html("<strong>⚠ {}</strong>", label)
-        return label
-
-    @admin.display(description="duration")
-    def duration_display(self, obj):
-        return f"{obj.duration.total_seconds():.1f}s" if obj.duration else "-"
-
-
-@admin.register(SyncLease)
-class SyncLeaseAdmin(admin.ModelAdmin):
-    list_display = ("key", "holder", "expires_at")
-
-
-@admin.register(TaskRecord)
-class TaskRecordAdmin(admin.ModelAdmin):
-    """Background tasks people started: who, what, and the outcome last seen ("View on site"
-    opens the task's status page)."""
-
-    list_display = ("task_id", "kind", "user", "created_at", "status", "finished_at")
-    list_filter = ("kind", "status")
-    search_fields = ("task_id", "user__username")
-    date_hierarchy = "created_at"
-    list_select_related = ("user",)
-    readonly_fields = [f.name for f in TaskRecord._meta.concrete_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer
 from layersadmin.layers.ids import id_key
+from projects import freshness
 from projects.models import Project
 
 VIEW_ALL_PERMISSION = "projects.view_all_projects"
@@ -67,7 +67,7 @@ def project_timezone(project: Project) -> Iterator[None]:
 def project_list(*, user, q: str = "", status: str = "") -> QuerySet[Project]:
     """The project list page: visible projects, searched by name or customer id, by status.
 
-    Their counts and top creative are stored on each project (``projects.services.counts``),
+    Their counts and top creative are stored on each project (``creatives.counts``),
     so this is one query however many creatives the projects hold."""
     projects = projects_visible_to(user)
     if q:
@@ -81,40 +81,6 @@ def project_statuses(*, user) -> list[str]:
     """Statuses present among the user's projects (unknown API values included)."""
     found = set(projects_visible_to(user).values_list("status", flat=True).distinct())
     return sorted(found | {Project.Status.ACTIVE, Project.Status.ARCHIVED})
-
-
-@dataclass(frozen=True)
-class ProjectStats:
-    content_count: int
-    scored_count: int
-    eligible_count: int
-    override_count: int
-    included_low: int
-    excluded_high: int
-
-
-def project_stats(*, project: Project) -> ProjectStats:
-    """Counts for the overview page, in two queries whatever the size of the project."""
-    ads = AdsContent.objects.filter(project=project, is_gone=False).aggregate(
-        scored=Count("pk"),
-        eligible=Count("pk", filter=Q(is_eligible=True)),
-        overrides=Count("pk", filter=~Q(override="")),
-        included_low=Count(
-            "pk", filter=Q(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
-        ),
-        excluded_high=Count(
-            "pk", filter=Q(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
-        ),
-    )
-    content = ContentContainer.objects.filter(project=project, is_gone=False).count()
-    return ProjectStats(
-        content_count=content,
-        scored_count=ads["scored"],
-        eligible_count=ads["eligible"],
-        override_count=ads["overrides"],
-        included_low=ads["included_low"],
-        excluded_high=ads["excluded_high"],
-    )
 
 
 # --- freshness ----------------------------------------------------------------------------------
@@ -170,20 +136,8 @@ class KindFreshness:
 
 
 def project_kind_freshness(*, project: Project) -> list[KindFreshness]:
-    """When each kind was last read for ``project``, against its freshness target (the
-    sync's specs say both)."""
-    from projects.services.sync.specs import PROJECT_KINDS
-
-    labels = {
-        "containers": "Content",
-        "ads_content": "Scored creatives",
-        "leaderboards": "Leaderboards",
-    }
+    """When each kind was last read for ``project``, against its freshness target."""
     return [
-        KindFreshness(
-            label=labels.get(spec.kind, spec.kind),
-            read_at=getattr(project, spec.read_at),
-            target=spec.freshness,
-        )
-        for spec in PROJECT_KINDS
+        KindFreshness(label=kind.label, read_at=getattr(project, kind.read_at), target=kind.target)
+        for kind in freshness.PER_PROJECT
     ]

@@ -90,7 +90,7 @@ def layers_client(layers):
 @pytest.fixture
 def synced(layers, layers_client, django_db_blocker):
     """The sandbox after one complete sync into the test database."""
-    from projects.services.sync import layers_sync
+    from sync.services import layers_sync
 
     result = layers_sync(client=layers_client)
     assert result.ok, result.errors

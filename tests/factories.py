@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone as dj_timezone
 
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
-from projects.models import Project, SyncRun
+from projects.models import Project
+from sync.models import SyncRun
 
 BASE_TIME = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 

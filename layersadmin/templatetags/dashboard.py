@@ -217,13 +217,6 @@ def form_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-@register.inclusion_tag("projects/partials/freshness.html")
-def freshness_badge(project) -> dict[str, Any]:
-    from projects.selectors import project_freshness
-
-    return {"freshness": project_freshness(project), "project": project}
-
-
 @register.inclusion_tag("creatives/partials/score_chart.html")
 def score_chart(samples, threshold: float = 4.0, width: int = 860, height: int = 220):
     """An SVG line chart of score samples on a fixed 0–10 scale, with the 4.0 threshold."""

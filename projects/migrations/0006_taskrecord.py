@@ -11,7 +11,7 @@ def support_sees_tasks(apps, schema_editor):
 
     config = apps.get_app_config("projects")
     config.models_module = True
-    create_permissions(config, verbosity=0)
+    create_permissions(config, verbosity=0, apps=apps)
     config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from layersadmin.layers import LayersClient, get_client
 from projects.mapping import project_fields_from_api
-from projects.models import Project, TaskRecord
+from projects.models import Project
 from projects.services.scoping import project_assert_customer
 
 
@@ -37,23 +37,18 @@ def project_create(
     name: str,
     timezone_name: str,
     customer_external_id: str = "",
-    user=None,
     client: LayersClient | None = None,
-) -> tuple[Project, TaskRecord]:
-    """POST /projects with an Idempotency-Key, store the project from the answer, and queue
-    its first sync as a background task (a sync may outlive a web request). Returns
-    ``(project, task record)``."""
+) -> Project:
+    """POST /projects with an Idempotency-Key and store the project from the answer. Its
+    first sync is the caller's to queue (``sync.admin.ProjectSyncAdmin.project_created``)."""
     from layersadmin.layers import new_idempotency_key
-    from projects.tasks import project_sync_enqueue
 
     client = client or get_client()
     body = {"name": name, "timezone": timezone_name}
     if customer_external_id:
         body["customerExternalId"] = customer_external_id
     data = client.project_create(data=body, idempotency_key=new_idempotency_key())
-    project = _store(data)
-    record = project_sync_enqueue(project_ids=[project.layers_id], user=user)
-    return project, record
+    return _store(data)
 
 
 def project_update(

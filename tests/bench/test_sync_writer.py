@@ -11,9 +11,9 @@ from django.forms.models import model_to_dict
 
 from creatives.models import AdsContent, ContentContainer, ScoreSample
 from layersadmin.layers.ids import id_key
-from projects.services.sync import writer
-from projects.services.sync.creatives_step import score_samples_insert
-from projects.services.sync.specs import CONTAINERS
+from sync.services import writer
+from sync.services.creatives_step import score_samples_insert
+from sync.services.specs import CONTAINERS
 from tests.factories import ContentContainerFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

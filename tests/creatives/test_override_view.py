@@ -187,7 +187,7 @@ def test_a_refusal_leaves_the_row_and_names_code_and_request(
 ):
     server = sandbox_factory(projects=4, creatives_per_project=10)
     settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
-    from projects.services.sync import layers_sync
+    from sync.services import layers_sync
 
     assert layers_sync().ok
     row = AdsContent.objects.filter(project__status="archived", override="").select_related(
@@ -331,7 +331,7 @@ def test_a_long_throttle_gives_up_at_once_and_changes_nothing(
     LAYERS_INTERACTIVE_MAX_WAIT ends the request with "Layers is busy", nothing changed."""
     server = sandbox_factory(projects=2, creatives_per_project=10)
     settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
-    from projects.services.sync import layers_sync
+    from sync.services import layers_sync
 
     assert layers_sync().ok
     row = pick(override="")

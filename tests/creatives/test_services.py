@@ -24,7 +24,7 @@ from layersadmin.layers import (
 from layersadmin.layers.errors import CustomerMissingUpstream
 from layersadmin.layers.ids import id_key
 from projects.models import Project
-from projects.services.sync import layers_sync
+from sync.services import layers_sync
 
 pytestmark = pytest.mark.django_db
 

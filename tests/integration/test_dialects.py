@@ -20,8 +20,8 @@ from creatives.selectors import leaderboard_get
 from creatives.services import creative_override_set
 from layersadmin.layers.ids import id_key
 from projects.models import Project
-from projects.services.sync import layers_sync
 from sandbox.dialects import DIALECTS
+from sync.services import layers_sync
 from tests.conftest import grant, make_client
 from tests.reliability.helpers import fast_client
 

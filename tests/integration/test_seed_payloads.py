@@ -26,7 +26,7 @@ from layersadmin.layers import LayersClient
 from layersadmin.layers.ids import id_key
 from projects.mapping import project_fields_from_api
 from projects.models import Project
-from projects.services.sync import layers_sync
+from sync.services import layers_sync
 from tests.conftest import grant
 from tests.fixtures import load
 

@@ -153,7 +153,7 @@ def test_freshness_badge(fields, css, text, settings):
     project = ProjectFactory(
         last_sync_ok_at=None if ago is None else timezone.now() - ago, **fields
     )
-    html = Template("{% load dashboard %}{% freshness_badge project %}").render(
+    html = Template("{% load project_tags %}{% freshness_badge project %}").render(
         Context({"project": project})
     )
     assert css in html and text in html

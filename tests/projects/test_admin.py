@@ -9,7 +9,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from creatives.models import AdsContent, ContentContainer, OverrideAudit
-from projects.models import Project, SyncRun, TaskRecord
+from projects.models import Project
+from sync.models import SyncRun, TaskRecord
 from tests.factories import AdsContentFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_support_can_sync_selected_projects(synced, client, support):
         follow=True,
     )
     assert response.status_code == 200
-    # Queued as a background task, not run in the request (tests/projects/test_tasks.py runs
+    # Queued as a background task, not run in the request (tests/sync/test_tasks.py runs
     # the worker): no new sync run, a task record, and a link to its status page.
     assert not SyncRun.objects.filter(triggered_by=support).exists()
     record = TaskRecord.objects.get()

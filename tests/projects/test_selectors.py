@@ -8,11 +8,11 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
+from creatives.selectors import project_stats
 from projects.selectors import (
     project_for_user,
     project_freshness,
     project_list,
-    project_stats,
     project_zone,
     projects_visible_to,
 )

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from creatives.counts import project_counts_refresh
 from creatives.models import OverrideAudit
-from projects.services.counts import project_counts_refresh
 from tests.conftest import HX, grant, html
 from tests.factories import (
     AdsContentFactory,

@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from creatives.models import AdsContent, OverrideAudit
-from projects.models import Project, TaskRecord
-from projects.services.sync import layers_sync
+from projects.models import Project
+from sync.models import TaskRecord
+from sync.services import layers_sync
 from tests.reliability.helpers import fast_client
 
 ROLES = ("anonymous", "manager", "other_manager", "support", "superuser")

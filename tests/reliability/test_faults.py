@@ -17,8 +17,8 @@ import pytest
 from creatives.models import AdsContent, OverrideAudit
 from creatives.services import creative_override_set
 from layersadmin.layers import LayersAPIError, LayersOutcomeUnknown, LayersUnavailable
-from projects.models import SyncRun
-from projects.services.sync import layers_sync
+from sync.models import SyncRun
+from sync.services import layers_sync
 from tests.reliability.helpers import (
     audit_events,
     control,

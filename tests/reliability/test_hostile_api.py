@@ -17,8 +17,9 @@ from django.urls import reverse
 
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot
 from layersadmin.layers import LayersClient
-from projects.models import Project, SyncRun
-from projects.services.sync import layers_sync
+from projects.models import Project
+from sync.models import SyncRun
+from sync.services import layers_sync
 from tests.reliability.helpers import record_figure
 from tests.reliability.hostile_api import EXECUTABLE, HUGE, XSS, HostileServer
 from tests.reliability.test_access import csp_problems

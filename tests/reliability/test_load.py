@@ -24,8 +24,9 @@ from django.test import Client
 from django.utils.crypto import get_random_string
 
 from creatives.models import AdsContent, OverrideAudit
-from projects.models import Project, SyncRun
-from projects.services.sync import layers_sync
+from projects.models import Project
+from sync.models import SyncRun
+from sync.services import layers_sync
 from tests.reliability.conftest import make_role_users
 from tests.reliability.helpers import (
     PYTHON,

@@ -25,7 +25,7 @@ from django.views.debug import ExceptionReporter
 from creatives.models import AdsContent
 from creatives.services import creative_override_set
 from layersadmin.layers import LayersError, get_client
-from projects.services.sync import layers_sync
+from sync.services import layers_sync
 from tests.reliability.helpers import (
     TruncatingProxy,
     faults_off,
@@ -157,7 +157,8 @@ def test_the_canary_key_never_appears(sandbox_factory, settings, all_logs, capfd
     browser.force_login(admin_user)
     from types import SimpleNamespace
 
-    from projects.models import Project, TaskRecord
+    from projects.models import Project
+    from sync.models import TaskRecord
 
     a = Project.objects.filter(status="active").order_by("layers_id").first()
     site = SimpleNamespace(

@@ -20,7 +20,8 @@ import pytest
 from django.db import connection
 
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
-from projects.models import Project, SyncLease, SyncRun
+from projects.models import Project
+from sync.models import SyncLease, SyncRun
 from tests.reliability.helpers import (
     SandboxProcess,
     control,

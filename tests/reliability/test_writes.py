@@ -14,7 +14,7 @@ from creatives.models import AdsContent, OverrideAudit
 from creatives.services import creative_override_set
 from layersadmin.layers import CustomerMismatch, LayersAPIError, LayersOutcomeUnknown
 from projects.services.scoping import project_assert_customer
-from projects.services.sync import layers_sync
+from sync.services import layers_sync
 from tests.conftest import grant
 from tests.reliability.helpers import (
     TruncatingProxy,

@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from projects.models import SyncLease
+from sync.models import SyncLease
 
 LEASE_SECONDS = 15 * 60
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -19,9 +19,9 @@ from creatives.services import leaderboard_fetch, leaderboard_store
 from layersadmin.layers import LayersClient
 from layersadmin.layers.errors import LayersAPIError
 from projects.models import Project
-from projects.services.sync.prefetch import Background
-from projects.services.sync.runs import SyncResult, record_error
-from projects.services.sync.specs import LEADERBOARDS
+from sync.services.prefetch import Background
+from sync.services.runs import SyncResult, record_error
+from sync.services.specs import LEADERBOARDS
 
 
 def configured_boards() -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ else is derived, never kept by hand beside the mapper:
   never fetch again.
 
 Adding a mirrored field takes a model field, its migration and one mapper line
-(tests/projects/test_sync_specs.py does exactly that).
+(tests/sync/test_sync_specs.py does exactly that).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from creatives.mapping import (
     leaderboard_fields_from_api,
 )
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot
+from projects import freshness as targets
 from projects.mapping import project_fields_from_api
 from projects.models import Project
 
@@ -122,7 +123,7 @@ PROJECTS = MirrorSpec(
     fetch="projects_pages",
     mapper=project_fields_from_api,
     unique=("key",),
-    freshness=timedelta(minutes=15),
+    freshness=targets.PROJECT_LIST.target,
 )
 CONTAINERS = MirrorSpec(
     kind="containers",
@@ -130,10 +131,10 @@ CONTAINERS = MirrorSpec(
     fetch="content_pages",
     mapper=container_fields_from_api,
     unique=("key",),
-    freshness=timedelta(minutes=15),
+    freshness=targets.CONTENT.target,
     linked=("project",),
     required=("created_at",),
-    read_at="content_read_at",
+    read_at=targets.CONTENT.read_at,
 )
 SCORED_CREATIVES = MirrorSpec(
     kind="ads_content",
@@ -141,9 +142,9 @@ SCORED_CREATIVES = MirrorSpec(
     fetch="ads_content_pages",
     mapper=ads_content_fields_from_api,
     unique=("project", "key"),
-    freshness=timedelta(minutes=60),
+    freshness=targets.SCORED_CREATIVES.target,
     linked=("project", "container"),
-    read_at="creatives_read_at",
+    read_at=targets.SCORED_CREATIVES.read_at,
 )
 LEADERBOARDS = MirrorSpec(
     kind="leaderboards",
@@ -151,9 +152,9 @@ LEADERBOARDS = MirrorSpec(
     fetch="top_performers",
     mapper=leaderboard_fields_from_api,
     unique=(),  # append-only history: a snapshot when the answer changed, never marked gone
-    freshness=timedelta(minutes=60),
+    freshness=targets.BOARDS.target,
     mirrored=False,
-    read_at="boards_read_at",
+    read_at=targets.BOARDS.read_at,
 )
 # The kinds read per project, in the order a project's sync reads them.
 FULL_WALK_MINUTES = 360  # scored creatives' full walk; `ads_content_full` in the setting

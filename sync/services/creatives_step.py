@@ -28,17 +28,17 @@ from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
 from layersadmin.layers.ids import id_key
 from projects.models import Project
-from projects.services.sync.content_step import mapped_pages, writer_when_new
-from projects.services.sync.rows import (
+from sync.services.content_step import mapped_pages, writer_when_new
+from sync.services.rows import (
     existing,
     mark_missing,
     remap_outdated,
     unchanged,
     valid_rows,
 )
-from projects.services.sync.runs import LeaseKeeper, SyncResult, TypeCounts
-from projects.services.sync.specs import SCORED_CREATIVES, SEEN
-from projects.services.sync.writer import bulk_upsert, column
+from sync.services.runs import LeaseKeeper, SyncResult, TypeCounts
+from sync.services.specs import SCORED_CREATIVES, SEEN
+from sync.services.writer import bulk_upsert, column
 
 SCORED_AT_OVERLAP = timedelta(hours=1)
 OVERRIDES = ("include", "exclude")

@@ -22,17 +22,17 @@ from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
 from layersadmin.layers.ids import id_key
 from projects.models import Project
-from projects.services.sync.prefetch import ahead
-from projects.services.sync.rows import (
+from sync.services.prefetch import ahead
+from sync.services.rows import (
     existing,
     mark_missing,
     remap_outdated,
     unchanged,
     valid_rows,
 )
-from projects.services.sync.runs import LeaseKeeper, SyncResult, TypeCounts
-from projects.services.sync.specs import CONTAINERS, SEEN, MirrorSpec
-from projects.services.sync.writer import Writer, bulk_upsert, writer_for
+from sync.services.runs import LeaseKeeper, SyncResult, TypeCounts
+from sync.services.specs import CONTAINERS, SEEN, MirrorSpec
+from sync.services.writer import Writer, bulk_upsert, writer_for
 
 CONTENT_OVERLAP = timedelta(minutes=10)
 # How many containers missed for the first time get a GET to confirm them, per walk.

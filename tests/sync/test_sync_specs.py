@@ -12,8 +12,8 @@ from creatives.mapping import container_fields_from_api
 from creatives.models import ContentContainer
 from layersadmin.layers import payload as p
 from projects.models import Project
-from projects.services.sync import content_step, layers_sync
-from projects.services.sync.specs import SPECS, MirrorSpec, mapper_version
+from sync.services import content_step, layers_sync
+from sync.services.specs import SPECS, MirrorSpec, mapper_version
 from tests.conftest import make_client
 
 

@@ -10,11 +10,12 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from creatives.counts import COUNT_FIELDS, project_counts
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
 from layersadmin.layers import payload as p
-from projects.models import Project, SyncRun
-from projects.services.counts import COUNT_FIELDS, project_counts
-from projects.services.sync import layers_sync
+from projects.models import Project
+from sync.models import SyncRun
+from sync.services import layers_sync
 from tests.conftest import make_client
 
 pytestmark = pytest.mark.django_db
@@ -234,7 +235,7 @@ def test_two_concurrent_runs_neither_corrupt_nor_double_write(layers):
 def test_a_local_override_newer_than_the_page_is_not_clobbered(synced, layers_client):
     from django.utils import timezone
 
-    from projects.services.sync.creatives_step import creatives_store
+    from sync.services.creatives_step import creatives_store
 
     row = AdsContent.objects.filter(override="").first()
     project = row.project
@@ -310,8 +311,8 @@ def test_a_container_missing_from_a_full_walk_is_gone_when_get_says_404(synced, 
 def test_only_in_flight_statuses_hold_the_content_watermark(synced, settings):
     from django.utils import timezone
 
-    from projects.services.sync.content_step import CONTENT_OVERLAP
-    from projects.services.sync.content_step import content_since as _content_since
+    from sync.services.content_step import CONTENT_OVERLAP
+    from sync.services.content_step import content_since as _content_since
 
     project = Project.objects.filter(status="active").order_by("layers_id").first()
     window = timezone.timedelta(days=settings.LAYERS_CONTENT_REREAD_DAYS)

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx
-from projects.models import TaskRecord
-from projects.tasks import task_state
+from sync.models import TaskRecord
+from sync.tasks import task_state
 
 
 def task_for_user(user, task_id: str) -> TaskRecord:
@@ -31,8 +31,8 @@ def task_status(request: HtmxHttpRequest, task_id: str) -> HttpResponse:
     state = task_state(record)
     result = state.result if isinstance(state.result, dict) else {}
     run_url = ""
-    if result.get("run_id") and request.user.has_perm("projects.view_syncrun"):
-        run_url = reverse("admin:projects_syncrun_change", args=[result["run_id"]])
+    if result.get("run_id") and request.user.has_perm("sync.view_syncrun"):
+        run_url = reverse("admin:sync_syncrun_change", args=[result["run_id"]])
     context = {
         "record": record,
         "state": state,

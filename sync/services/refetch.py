@@ -1,6 +1,6 @@
 """Re-fetch one object from the Layers API and store it, outside the sync's walks.
 
-Run as a background task (``projects.tasks``): a person asks for a fresh copy of one thing
+Run as a background task (``sync.tasks``): a person asks for a fresh copy of one thing
 without waiting for the next sync. A project is re-fetched by the sync itself
 (``layers_sync(project_ids=[id])`` GETs the project, then syncs it); a container has no
 single-object path in the sync, so it is here.
@@ -11,13 +11,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from creatives.counts import project_counts_refresh
 from creatives.mapping import container_fields_from_api
 from creatives.models import AdsContent, ContentContainer
 from layersadmin.layers import LayersClient, LayersProtocolError, get_client
 from layersadmin.layers.errors import LayersAPIError
 from layersadmin.layers.ids import id_key
 from projects.models import Project
-from projects.services.counts import project_counts_refresh
 
 
 def container_refetch(

@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.services.sync import SyncResult, layers_sync
+from sync.services import SyncResult, layers_sync
 
 
 class Command(BaseCommand):

@@ -29,12 +29,12 @@ from django_tasks.base import Task
 from django_tasks.exceptions import TaskResultDoesNotExist
 from django_tasks.signals import task_finished
 
-from projects.models import TaskRecord
-from projects.services.refetch import container_refetch
-from projects.services.sync import layers_sync
+from sync.models import TaskRecord
+from sync.services import layers_sync
+from sync.services.refetch import container_refetch
 
 if TYPE_CHECKING:
-    from projects.services.sync import SyncResult
+    from sync.services import SyncResult
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def task_state(record: TaskRecord) -> TaskState:
     )
 
 
-@receiver(task_finished, dispatch_uid="projects.tasks.record_outcome")
+@receiver(task_finished, dispatch_uid="sync.tasks.record_outcome")
 def _record_outcome(sender, task_result: TaskResult, **kwargs) -> None:
     """Keep the record's outcome current where the task ran (a worker), so admin's list is
     right for tasks whose page nobody opened. Never raises: a worker sends this signal inside

@@ -13,13 +13,14 @@ from django.utils import timezone
 from layersadmin.layers import LayersClient, LayersError
 from layersadmin.layers.errors import LayersAPIError
 from layersadmin.layers.ids import id_key
-from projects.locks import sync_lock
-from projects.models import Project, SyncRun
-from projects.services.sync.rows import existing, mark_missing, remap_outdated, unchanged
-from projects.services.sync.rows import valid_rows as map_page
-from projects.services.sync.runs import SyncResult, TypeCounts
-from projects.services.sync.specs import PROJECTS, SEEN
-from projects.services.sync.writer import bulk_upsert
+from projects.models import Project
+from sync.locks import sync_lock
+from sync.models import SyncRun
+from sync.services.rows import existing, mark_missing, remap_outdated, unchanged
+from sync.services.rows import valid_rows as map_page
+from sync.services.runs import SyncResult, TypeCounts
+from sync.services.specs import PROJECTS, SEEN
+from sync.services.writer import bulk_upsert
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from projects.models import Project
-from projects.services.sync import layers_sync
+from sync.services import layers_sync
 
 DEMO_KEY = "lp_test_DEMOKEYDEMOKEY00_" + "d" * 43
 DEMO_PASSWORD = "layers-demo-2026"

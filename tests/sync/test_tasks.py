@@ -19,10 +19,11 @@ from django_tasks_db.models import DBTaskResult
 
 from creatives.models import ContentContainer
 from layersadmin.layers import LayersClient
-from projects.models import Project, SyncRun, TaskRecord
-from projects.services.refetch import container_refetch
-from projects.services.sync import layers_sync
-from projects.tasks import (
+from projects.models import Project
+from sync.models import SyncRun, TaskRecord
+from sync.services import layers_sync
+from sync.services.refetch import container_refetch
+from sync.tasks import (
     container_refetch_enqueue,
     container_refetch_task,
     project_refetch_enqueue,
@@ -125,7 +126,7 @@ def test_admin_sync_is_queued_and_the_database_worker_runs_it(
     assert record.status == "queued"
     queued = DBTaskResult.objects.get(id=record.task_id)
     assert queued.status == "READY"
-    assert queued.task_path == "projects.tasks.project_sync_task"
+    assert queued.task_path == "sync.tasks.project_sync_task"
     assert queued.args_kwargs["kwargs"] == {
         "project_ids": [project.layers_id],
         "user_id": support.pk,
@@ -158,7 +159,7 @@ def test_admin_sync_is_queued_and_the_database_worker_runs_it(
     body = html(status_page)
     assert status_page.status_code == 200
     assert 'data-state="done"' in body and POLLING not in body
-    assert reverse("admin:projects_syncrun_change", args=[run.pk]) in body
+    assert reverse("admin:sync_syncrun_change", args=[run.pk]) in body
 
 
 def test_a_user_without_the_sync_permission_cannot_queue_one(small_synced, client):
@@ -263,14 +264,14 @@ def test_immediate_backend_runs_the_sync_in_process(small_synced, immediate, man
     body = html(client.get(record.get_absolute_url()))
     assert 'data-state="done"' in body and POLLING not in body
     # No SyncRun link for someone who cannot open admin's sync runs.
-    assert "/admin/projects/syncrun/" not in body
+    assert "/admin/sync/syncrun/" not in body
 
 
 def test_a_failing_task_is_shown_failed(immediate, manager, client, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("projects.tasks.container_refetch", broken)
+    monkeypatch.setattr("sync.tasks.container_refetch", broken)
     record = container_refetch_enqueue(container_id="cnt_x", user=manager)
     assert record.status == "failed"
     body = html(client.get(record.get_absolute_url(), **HX))
@@ -425,7 +426,7 @@ def test_support_sees_the_task_list_in_admin(client, support, manager):
     assert group.permissions.filter(codename="view_taskrecord").exists()
     record = project_sync_enqueue(project_ids=["prj_a"], user=manager)
     client.force_login(support)
-    page = client.get(reverse("admin:projects_taskrecord_changelist"))
+    page = client.get(reverse("admin:sync_taskrecord_changelist"))
     assert page.status_code == 200 and record.task_id in html(page)
 
 

@@ -14,8 +14,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from layersadmin.layers import LayersClient, LayersError
-from projects.locks import lease_renew, process_is_gone
-from projects.models import Project, SyncRun
+from projects.models import Project
+from sync.locks import lease_renew, process_is_gone
+from sync.models import SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def record_error(result: SyncResult, where: str, exc: BaseException) -> None:
 
 
 class LeaseKeeper:
-    """Renews a SQLite sync lease (``projects.locks``) once a minute, not on every page: each
+    """Renews a SQLite sync lease (``sync.locks``) once a minute, not on every page: each
     renewal is a commit of its own."""
 
     def __init__(self, lock_name: str) -> None:

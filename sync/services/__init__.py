@@ -19,7 +19,7 @@ demo``. The rules it follows:
   complete walk in a row that misses it, or a 404 on its GET, makes it gone (never deleted).
 * A row written after a page was fetched (an override made through layersadmin while the
   sync ran) is newer than that page, and the page does not overwrite it.
-* **One run per project at a time** (``projects.locks``); a project synced by a concurrent run
+* **One run per project at a time** (``sync.locks``); a project synced by a concurrent run
   after this run started is skipped, so ten workers do the work once.
 * **Threads**: pages are fetched and mapped ahead, and boards fetched, on threads of their own
   (``prefetch``), each with its own client; only the caller's thread touches the database.
@@ -34,16 +34,16 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from creatives.counts import project_counts_refresh
 from layersadmin.layers import LayersClient, LayersError, get_client
-from projects.locks import sync_lock
 from projects.models import Project
-from projects.services.counts import project_counts_refresh
-from projects.services.sync.boards_step import BoardsAhead
-from projects.services.sync.content_step import containers_step
-from projects.services.sync.creatives_step import creatives_step
-from projects.services.sync.projects_step import projects_step
-from projects.services.sync.retention import score_samples_compact
-from projects.services.sync.runs import (
+from sync.locks import sync_lock
+from sync.services.boards_step import BoardsAhead
+from sync.services.content_step import containers_step
+from sync.services.creatives_step import creatives_step
+from sync.services.projects_step import projects_step
+from sync.services.retention import score_samples_compact
+from sync.services.runs import (
     ProgressCallback,
     SyncResult,
     TypeCounts,
@@ -52,7 +52,7 @@ from projects.services.sync.runs import (
     run_finish,
     run_start,
 )
-from projects.services.sync.specs import (
+from sync.services.specs import (
     CONTAINERS,
     LEADERBOARDS,
     PROJECT_KINDS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from creatives.counts import project_counts_refresh
 from projects.selectors import project_list
-from projects.services.counts import project_counts_refresh
 from tests.conftest import grant
 from tests.factories import AdsContentFactory, ContentContainerFactory, ProjectFactory
 

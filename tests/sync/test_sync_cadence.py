@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from projects.models import Project
-from projects.services.sync import layers_sync
-from projects.services.sync.specs import CONTAINERS, LEADERBOARDS, SCORED_CREATIVES
+from sync.services import layers_sync
+from sync.services.specs import CONTAINERS, LEADERBOARDS, SCORED_CREATIVES
 from tests.conftest import make_client
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from creatives.models import ScoreSample
-from projects.services.sync.retention import SCORE_DETAIL_DAYS, score_samples_compact
+from sync.services.retention import SCORE_DETAIL_DAYS, score_samples_compact
 from tests.factories import AdsContentFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from projects.services.sync.runs import TypeCounts
-from projects.services.sync.specs import BOOKKEEPING, MirrorSpec
-from projects.services.sync.writer import bulk_upsert
+from sync.services.runs import TypeCounts
+from sync.services.specs import BOOKKEEPING, MirrorSpec
+from sync.services.writer import bulk_upsert
 
 logger = logging.getLogger(__name__)
 
