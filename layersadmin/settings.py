@@ -226,31 +226,32 @@ if LAYERS_RATE_BUDGET == "redis" and not _cache_is_redis:
     raise ImproperlyConfigured(
         "LAYERS_RATE_BUDGET=redis needs CACHE_URL to point at Redis (redis://host:6379/1)."
     )
-# Leaderboards the sync snapshots: "metric:window" pairs.
-LAYERS_LEADERBOARDS = env.list(
-    "LAYERS_LEADERBOARDS",
-    default=[
-        "views:30d",
-        "engagement_rate:30d",
-        "conversions:30d",
-        "roas:30d",
-        "watch_time_ms:30d",
-    ],
-)
+# Leaderboards the sync keeps fresh for every project: "metric:window" pairs. Each costs one
+# call per project per cadence: two keep 500 projects within their targets at the standard
+# tier, three do not (bench/cadence_model.py). Any other board is read when someone looks.
+LAYERS_LEADERBOARDS = env.list("LAYERS_LEADERBOARDS", default=["views:30d", "roas:30d"])
 # A project whose last successful sync is older than this shows a red freshness badge.
 LAYERS_STALE_AFTER_MINUTES = env.int("LAYERS_STALE_AFTER_MINUTES", default=90)
 # Incremental content walks re-read containers created within this many days, so their
 # approval changes arrive at the next run; older ones' arrive with the nightly --full.
 LAYERS_CONTENT_REREAD_DAYS = env.int("LAYERS_CONTENT_REREAD_DAYS", default=7)
-# How often `sync_layers` (no arguments) reads each kind per project, in minutes; a kind not
-# named here is read every freshness target less one 15-minute cron interval (containers:
-# every run; scored creatives and leaderboards: every 45 minutes).
+# How often the timer starts `sync_layers` (README: every minute). The default cadences are
+# each kind's freshness target less two of these; a run with nothing due makes no call.
+LAYERS_SYNC_EVERY_MINUTES = env.float("LAYERS_SYNC_EVERY_MINUTES", default=1.0)
+# How often `sync_layers` (no arguments) reads each kind per project, in minutes ("kind=minutes"
+# pairs: projects, containers, ads_content, leaderboards, ads_content_full). A kind not named is
+# read every freshness target less two timer intervals (content 13, scored creatives and boards
+# 58 minutes with the 1-minute timer); ads_content_full (the full walk) is daily.
 LAYERS_CADENCE_MINUTES = {
     kind: int(minutes)
     for kind, _, minutes in (
         pair.partition("=") for pair in env.list("LAYERS_CADENCE_MINUTES", default=[]) if pair
     )
 }
+# Leaderboards beyond the configured ones are fetched when someone looks (creatives.demand);
+# one nobody has looked at for this many days is evicted with its snapshots (the configured
+# boards never are).
+LAYERS_BOARD_DEMAND_DAYS = env.int("LAYERS_BOARD_DEMAND_DAYS", default=7)
 
 # --- Background tasks (django-tasks, the backport of Django 6's django.tasks) ------------------
 # Work a person or an event starts (admin's "Sync selected projects now", re-fetches) runs as a

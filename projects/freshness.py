@@ -19,7 +19,8 @@ class KindTarget:
     target: timedelta  # the worst-case age the sync is scheduled to keep
 
 
-PROJECT_LIST = KindTarget("projects", "Projects", "", timedelta(minutes=15))
+# New and renamed projects: most are created through layersadmin, which stores them at once.
+PROJECT_LIST = KindTarget("projects", "Projects", "", timedelta(minutes=30))
 CONTENT = KindTarget("containers", "Content", "content_read_at", timedelta(minutes=15))
 SCORED_CREATIVES = KindTarget(
     "ads_content", "Scored creatives", "creatives_read_at", timedelta(minutes=60)

@@ -37,7 +37,10 @@ class SyncRun(models.Model):
     )
     full = models.BooleanField(default=False)
     projects_listed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When this run finished walking the projects list."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When this run finished walking the projects list.",
     )
     project_ids = models.JSONField(default=list, blank=True, help_text="Empty = every project.")
     host = models.CharField(max_length=255, blank=True, default="")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -61,6 +62,9 @@ from sync.services.specs import (
     full_walk_due,
 )
 
+# A run without arguments goes on while work falls due, for up to this long.
+RUN_FOR = timedelta(minutes=10)
+
 __all__ = ["ProgressCallback", "SyncResult", "TypeCounts", "layers_sync"]
 
 logger = logging.getLogger(__name__)
@@ -79,8 +83,8 @@ def layers_sync(
     """Run one sync. ``project_ids`` limits it to those projects (Layers ids, any form).
 
     ``due_only`` (``sync_layers`` without arguments): each kind is read for a project only
-    when its cadence says it is due (``specs.MirrorSpec.due``), and the stalest projects go
-    first. Otherwise every kind of every project is read.
+    when its cadence says it is due (``specs.MirrorSpec.due``), the most urgent projects
+    first (``most_urgent_first``). Otherwise every kind of every project is read.
     """
     project_ids = [pid for pid in (project_ids or []) if pid]
     own_client = client is None
@@ -90,15 +94,25 @@ def layers_sync(
     notify = progress or (lambda stage, project: None)
     try:
         client.ensure_tier()
-        projects = projects_step(client, result, project_ids=project_ids)
+        projects = projects_step(client, result, project_ids=project_ids, due_only=due_only)
         notify("projects", None)
-        if due_only:
-            projects.sort(key=_staleness)
-        for project in projects:
-            kinds = _due_kinds(project) if due_only and not full else PROJECT_KINDS
-            _project_sync(client, result, project, full=full, kinds=kinds, due_only=due_only)
-            notify("failed" if project.layers_id in result.failed else "project", project)
-            run_beat(result)
+        while True:
+            if due_only:
+                projects.sort(key=most_urgent_first)
+            worked = False
+            for project in projects:
+                kinds = _due_kinds(project) if due_only and not full else PROJECT_KINDS
+                if not kinds:
+                    continue
+                _project_sync(client, result, project, full=full, kinds=kinds, due_only=due_only)
+                notify("failed" if project.layers_id in result.failed else "project", project)
+                run_beat(result)
+                worked = True
+            # Work that fell due while this run went on is done now, not at the next timer
+            # tick: the wait for the tick is what would push content past its target.
+            if not (due_only and worked and timezone.now() - result.run.started_at < RUN_FOR):
+                break
+            projects = list(Project.objects.filter(is_gone=False, pk__in=[p.pk for p in projects]))
     except LayersError as exc:
         record_error(result, "run", exc)
     except Exception as exc:  # the run must be recorded whatever happened
@@ -108,6 +122,9 @@ def layers_sync(
         run_finish(result, client, before)
         if own_client:
             client.close()
+    if due_only and result.idle:
+        # The timer starts a run every minute: one with nothing due leaves no record.
+        result.run.delete()
     return result
 
 
@@ -116,12 +133,18 @@ def _due_kinds(project: Project) -> tuple[MirrorSpec, ...]:
     return tuple(spec for spec in PROJECT_KINDS if spec.due(project, now))
 
 
-def _staleness(project: Project) -> tuple:
-    """Stalest first: never read before anything, then the oldest read of any kind."""
-    reads = [getattr(project, spec.read_at) for spec in PROJECT_KINDS]
-    if any(read is None for read in reads):
-        return (0, project.layers_id)
-    return (1, min(reads), project.layers_id)
+def most_urgent_first(project: Project) -> tuple:
+    """Earliest deadline first: never read before anything, then the project whose next
+    kind runs out of freshness soonest (its read time plus its target). Ordering by the
+    oldest read instead would put a project whose boards are 50 minutes old before one whose
+    content is about to pass its 15 minutes."""
+    deadlines = []
+    for spec in PROJECT_KINDS:
+        read_at = getattr(project, spec.read_at)
+        if read_at is None:
+            return (0, project.key)
+        deadlines.append(read_at + spec.freshness)
+    return (1, min(deadlines), project.key)
 
 
 def _project_sync(
@@ -139,7 +162,13 @@ def _project_sync(
             result.skipped.append(project.layers_id)
             return
         project.refresh_from_db()
-        if project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
+        if due_only and not full:
+            # What is still due now that we hold it (a concurrent run may just have read it).
+            kinds = tuple(spec for spec in kinds if spec.due(project, timezone.now()))
+            if not kinds:
+                result.skipped.append(project.layers_id)
+                return
+        elif project.last_sync_ok_at and project.last_sync_ok_at >= result.run.started_at:
             result.skipped.append(project.layers_id)  # a concurrent run just did it
             return
         started = timezone.now()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from layersadmin.layers import LayersClient, LayersError
@@ -30,9 +31,13 @@ COLUMNS_FROM_GET = tuple(name for name in PROJECTS.columns if name != "layers_id
 
 
 def projects_step(
-    client: LayersClient, result: SyncResult, *, project_ids: list[str]
+    client: LayersClient, result: SyncResult, *, project_ids: list[str], due_only: bool = False
 ) -> list[Project]:
-    """Bring the projects up to date; return those to sync (``project_ids``, or all)."""
+    """Bring the projects up to date; return those to sync (``project_ids``, or all).
+
+    ``due_only``: the list is walked only when the last complete walk (any worker's) is older
+    than its cadence; until then the stored projects are used, so a run every minute with
+    nothing due makes no call."""
     counts = result.count(PROJECTS.kind)
     counts.updated += remap_outdated(PROJECTS, Project.objects.all())
     if project_ids:
@@ -48,7 +53,7 @@ def projects_step(
         listed_since_start = SyncRun.objects.filter(
             projects_listed_at__gte=result.run.started_at
         ).exists()
-        if acquired and not listed_since_start:
+        if acquired and not listed_since_start and not (due_only and _list_fresh()):
             seen: set[str] = set()
             # The default list hides archived projects (seed 003); ask for them too. The
             # ``status`` filter is REFERENCE's, not a seed's: an API that refuses it (422)
@@ -66,6 +71,11 @@ def projects_step(
             counts.gone += gone
             SyncRun.objects.filter(pk=result.run.pk).update(projects_listed_at=timezone.now())
     return list(Project.objects.filter(is_gone=False).order_by("layers_id"))
+
+
+def _list_fresh() -> bool:
+    last = SyncRun.objects.aggregate(last=Max("projects_listed_at"))["last"]
+    return last is not None and timezone.now() - last < PROJECTS.cadence
 
 
 def _projects_missing(client: LayersClient, counts: TypeCounts, seen: set[str]) -> int:

@@ -73,6 +73,11 @@ class SyncResult:
         return not self.errors
 
     @property
+    def idle(self) -> bool:
+        """Nothing was due: no call made, no project read, nothing went wrong."""
+        return not (self.run.api_calls or self.synced or self.skipped or self.errors)
+
+    @property
     def rows_written(self) -> int:
         return sum(c.written for c in self.counts.values())
 

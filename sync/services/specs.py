@@ -23,7 +23,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -73,17 +73,18 @@ class MirrorSpec:
     @property
     def cadence(self) -> timedelta:
         """How often ``sync_layers`` (without arguments) reads this kind for a project:
-        ``LAYERS_CADENCE_MINUTES`` names it per kind; by default the freshness target less
-        one 15-minute cron interval, so a kind read on schedule is never older than its
-        target."""
+        ``LAYERS_CADENCE_MINUTES`` names it per kind. By default: the freshness target less
+        one timer interval (``LAYERS_SYNC_EVERY_MINUTES``, the wait for the next run), less a
+        tenth for the queue of due projects ahead of it. So a kind read on schedule is never
+        older than its target (bench/cadence_model.py checks it for 500 projects)."""
         minutes = settings.LAYERS_CADENCE_MINUTES.get(self.kind)
         if minutes is not None:
             return timedelta(minutes=minutes)
-        return max(timedelta(0), self.freshness - timedelta(minutes=15))
+        return max(timedelta(0), (self.freshness - sync_every()) * QUEUE_SHARE)
 
     def due(self, project, now) -> bool:
         read_at = getattr(project, self.read_at) if self.read_at else None
-        return read_at is None or now - read_at >= self.cadence
+        return phase_due(read_at, now, self.cadence, f"{self.kind}:{project.key}")
 
     @property
     def version(self) -> str:
@@ -156,17 +157,49 @@ LEADERBOARDS = MirrorSpec(
     mirrored=False,
     read_at=targets.BOARDS.read_at,
 )
-# The kinds read per project, in the order a project's sync reads them.
-FULL_WALK_MINUTES = 360  # scored creatives' full walk; `ads_content_full` in the setting
+# The share of a target's time left after the timer's wait: the rest is for the queue.
+QUEUE_SHARE = 0.9
+FULL_WALK_MINUTES = 24 * 60  # scored creatives' full walk; `ads_content_full` in the setting
+
+
+def sync_every() -> timedelta:
+    """How often the timer starts ``sync_layers`` (README: systemd timer, cron)."""
+    return timedelta(minutes=settings.LAYERS_SYNC_EVERY_MINUTES)
+
+
+def phase_due(last: datetime | None, now: datetime, period: timedelta, seed: str) -> bool:
+    """Whether work done at ``last`` is due again at ``now``, on a period of ``period``.
+
+    Each (kind, project) has its own phase within the period, from a hash of ``seed``; work
+    falls due at its phase points. So 500 projects added at once do not all fall due in the
+    same minute ever after: their reads spread evenly over the period, and the budget sees a
+    steady stream instead of bursts that would starve the short-cadence kinds. Work is due at
+    the latest one period after ``last``, and never sooner than half a period after it (a
+    read made off-phase, by hand or by ``--full``, is not repeated at once).
+    """
+    if last is None or period <= timedelta(0):
+        return True
+    age = now - last
+    if age >= period:
+        return True
+    if age < period / 2:
+        return False
+    seconds = int(period.total_seconds())
+    phase = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big") % seconds
+    since_point = (int(now.timestamp()) - phase) % seconds
+    return last < now - timedelta(seconds=since_point)
 
 
 def full_walk_due(project, now) -> bool:
     """Whether the project's scored creatives are due a full walk (promotions, performance,
-    eligibility, deletions: what no cheap read shows)."""
+    eligibility, deletions: what no cheap read shows). Daily by default, each project at its
+    own time of day, so the walks spread over the day."""
     minutes = settings.LAYERS_CADENCE_MINUTES.get("ads_content_full", FULL_WALK_MINUTES)
-    last = project.creatives_full_at
-    return last is None or now - last >= timedelta(minutes=minutes)
+    return phase_due(
+        project.creatives_full_at, now, timedelta(minutes=minutes), f"full:{project.key}"
+    )
 
 
+# The kinds read per project, in the order a project's sync reads them.
 PROJECT_KINDS = (CONTAINERS, SCORED_CREATIVES, LEADERBOARDS)
 SPECS = (PROJECTS, CONTAINERS, SCORED_CREATIVES, LEADERBOARDS)

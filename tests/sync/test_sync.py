@@ -267,7 +267,7 @@ def test_command_prints_a_summary_and_fails_when_something_failed(layers, capsys
     assert "sync #" in out and "succeeded" in out and "ads_content" in out
     control(layers, "faults", json={"rate": 1.0, "kinds": ["500"]})
     with pytest.raises(CommandError, match="error"):
-        call_command("sync_layers", "--quiet")
+        call_command("sync_layers", "--full", "--quiet")
     assert SyncRun.objects.order_by("-id").first().status == SyncRun.Status.FAILED
 
 

@@ -4,6 +4,7 @@ stalest projects first; named projects and ``--full`` read everything."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -13,7 +14,13 @@ from django.utils import timezone
 
 from projects.models import Project
 from sync.services import layers_sync
-from sync.services.specs import CONTAINERS, LEADERBOARDS, SCORED_CREATIVES
+from sync.services.specs import (
+    CONTAINERS,
+    LEADERBOARDS,
+    SCORED_CREATIVES,
+    full_walk_due,
+    phase_due,
+)
 from tests.conftest import make_client
 
 pytestmark = pytest.mark.django_db
@@ -21,38 +28,84 @@ pytestmark = pytest.mark.django_db
 
 def test_a_due_only_run_reads_only_what_is_due(synced):
     client = make_client(synced)
-    first = layers_sync(client=client, due_only=True)  # after `synced`: every kind read
-    assert first.ok
+    first = layers_sync(client=client, due_only=True)  # after `synced`: nothing is due yet
+    assert first.ok and first.idle and first.run.pk is None  # an idle run leaves no record
     read = Project.objects.filter(is_gone=False)
     assert not read.filter(content_read_at__isnull=True).exists()
     assert not read.filter(creatives_read_at__isnull=True).exists()
-    calls = client.stats.calls
-    second = layers_sync(client=client, due_only=True)
-    assert second.ok and set(second.counts) == {"projects", "containers"}  # only content due
-    content_only = client.stats.calls - calls
     project = read.order_by("layers_id").first()
     Project.objects.filter(pk=project.pk).update(
-        creatives_read_at=timezone.now() - SCORED_CREATIVES.cadence - timedelta(seconds=1)
+        content_read_at=timezone.now() - CONTAINERS.cadence - timedelta(seconds=1)
+    )
+    calls = client.stats.calls
+    second = layers_sync(client=client, due_only=True)
+    assert second.ok and second.synced == [project.layers_id]
+    assert set(second.counts) == {"projects", "containers"}  # only its content was due
+    content_only = client.stats.calls - calls
+    assert content_only >= 1
+    Project.objects.filter(pk=project.pk).update(
+        content_read_at=timezone.now() - CONTAINERS.cadence - timedelta(seconds=1),
+        creatives_read_at=timezone.now() - SCORED_CREATIVES.cadence - timedelta(seconds=1),
     )
     calls = client.stats.calls
     third = layers_sync(client=client, due_only=True)
     assert third.ok and third.counts["ads_content"].unchanged > 0
     assert "leaderboards" not in third.counts  # boards not due yet
-    assert client.stats.calls - calls > content_only  # one project's creatives walk more
+    assert client.stats.calls - calls > content_only  # its creatives were read too
 
 
-def test_cadences_follow_the_freshness_targets_and_the_setting(settings):
+def test_cadences_follow_the_freshness_targets_the_timer_and_the_setting(settings):
     settings.LAYERS_CADENCE_MINUTES = {}
-    assert CONTAINERS.cadence == timedelta(0)  # every run: content at most 15 minutes old
-    assert SCORED_CREATIVES.cadence == LEADERBOARDS.cadence == timedelta(minutes=45)
+    settings.LAYERS_SYNC_EVERY_MINUTES = 1
+    # Target less the timer's interval (the wait for the next run), less a tenth (the queue).
+    assert CONTAINERS.cadence == timedelta(minutes=12.6)
+    assert SCORED_CREATIVES.cadence == LEADERBOARDS.cadence == timedelta(minutes=53.1)
+    settings.LAYERS_SYNC_EVERY_MINUTES = 15  # a 15-minute cron: content every run
+    assert CONTAINERS.cadence == timedelta(0)
+    assert SCORED_CREATIVES.cadence == timedelta(minutes=40.5)
     settings.LAYERS_CADENCE_MINUTES = {"ads_content": 5}
     assert SCORED_CREATIVES.cadence == timedelta(minutes=5)
+
+
+def test_due_times_spread_over_the_period_and_keep_its_bounds():
+    """Each project falls due at its own phase: never sooner than half a period after a
+    read, always by one period after it, and a crowd of projects read at the same moment
+    falls due spread over the period rather than all at once."""
+    period = timedelta(minutes=60)
+    read = timezone.now().replace(microsecond=0)
+    second_due = []
+    for n in range(200):
+        seed = f"ads_content:{n}"
+        assert not phase_due(read, read + period / 2 - timedelta(seconds=1), period, seed)
+        assert phase_due(read, read + period, period, seed)
+        first = next(
+            m for m in range(30, 61) if phase_due(read, read + timedelta(minutes=m), period, seed)
+        )
+        again = read + timedelta(minutes=first)  # read when first due
+        second = next(
+            m for m in range(30, 61) if phase_due(again, again + timedelta(minutes=m), period, seed)
+        )
+        second_due.append(first + second)
+    # After one read on phase, projects read at the same moment fall due spread over the
+    # period: no minute holds more than a small share of them.
+    assert max(second_due.count(m) for m in set(second_due)) < 200 * 0.1
+    assert max(second_due) - min(second_due) >= 50
+
+
+def test_a_full_walk_falls_due_once_a_day_at_the_projects_own_time(settings):
+    settings.LAYERS_CADENCE_MINUTES = {}
+    now = timezone.now()
+    walked_today = SimpleNamespace(key="p1", creatives_full_at=now - timedelta(hours=1))
+    walked_yesterday = SimpleNamespace(key="p1", creatives_full_at=now - timedelta(hours=25))
+    never = SimpleNamespace(key="p1", creatives_full_at=None)
+    assert not full_walk_due(walked_today, now)
+    assert full_walk_due(walked_yesterday, now) and full_walk_due(never, now)
 
 
 def test_stalest_projects_go_first(synced):
     projects = list(Project.objects.filter(is_gone=False).order_by("layers_id"))
     now = timezone.now()
-    for age, project in zip((10, 30, 20, 40), projects, strict=False):
+    for age, project in zip((70, 90, 80, 100), projects, strict=False):
         Project.objects.filter(pk=project.pk).update(
             content_read_at=now - timedelta(minutes=age),
             creatives_read_at=now - timedelta(minutes=age),
@@ -64,11 +117,14 @@ def test_stalest_projects_go_first(synced):
         due_only=True,
         progress=lambda stage, project: order.append(project.layers_id) if project else None,
     )
-    ages = {p.layers_id: age for age, p in zip((10, 30, 20, 40), projects, strict=False)}
+    ages = {p.layers_id: age for age, p in zip((70, 90, 80, 100), projects, strict=False)}
     assert [ages[pid] for pid in order] == sorted(ages.values(), reverse=True)
 
 
 def test_the_command_reads_what_is_due_and_names_failed_projects(synced, capsys):
+    call_command("sync_layers")
+    assert "nothing due" in capsys.readouterr().out  # `synced` has just read everything
+    Project.objects.update(content_read_at=timezone.now() - timedelta(minutes=20))
     call_command("sync_layers")
     assert "synced" in capsys.readouterr().out
     project = Project.objects.filter(status="active").order_by("layers_id").first()

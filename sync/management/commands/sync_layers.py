@@ -83,6 +83,10 @@ class Command(BaseCommand):
 
     def _summary(self, result: SyncResult, verbosity: int) -> None:
         run = result.run
+        if run.pk is None:  # an idle run (nothing due) is not recorded
+            if verbosity:
+                self.stdout.write("nothing due")
+            return
         for error in result.errors:
             self.stderr.write(f"error: {error['where']}: {error['message']}")
         if result.failed:
