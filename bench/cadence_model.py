@@ -57,9 +57,9 @@ class Figures:
 def simulate(
     *, projects: int, creatives: int, hours: float, rate_per_minute: float, rescore: float
 ) -> tuple[Figures, dict[str, timedelta]]:
+    from creatives.services import leaderboard_configured
     from projects import freshness
     from sync.services import most_urgent_first
-    from sync.services.boards_step import configured_boards
     from sync.services.specs import (
         CONTAINERS,
         LEADERBOARDS,
@@ -74,7 +74,7 @@ def simulate(
     start = datetime(2026, 12, 1, tzinfo=UTC)
     every = sync_every()
     call_time = 60 / rate_per_minute
-    boards = len(configured_boards())
+    boards = len(leaderboard_configured())
     warmup = timedelta(hours=24)
 
     # A steady state to start from: each kind read at a random point within its cadence.
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     django_setup("cadence_model")
     from django.conf import settings
 
-    from sync.services.boards_step import configured_boards
+    from creatives.services import leaderboard_configured
     from sync.services.specs import FULL_WALK_MINUTES, PROJECT_KINDS, PROJECTS
 
     limit = TIERS[args.tier] * (1 - PEOPLE_HEADROOM)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{s.kind} {s.cadence.total_seconds() / 60:g}m" for s in (PROJECTS, *PROJECT_KINDS)
         )
         + f", full walk {full_walk}m"
-        + f", {len(configured_boards())} boards"
+        + f", {len(leaderboard_configured())} boards"
     )
     for label, rescore in RESCORES.items():
         figures, targets = simulate(

@@ -187,6 +187,54 @@ class LeaderboardSnapshot(models.Model):
         return f"{self.project} {self.metric} {self.window} @ {self.fetched_at:%Y-%m-%d %H:%M}"
 
 
+class LeaderboardDemand(models.Model):
+    """Local only (the API has no such object): someone looked at a project's leaderboard for
+    one combination of controls, which keeps that board fetched and its snapshots kept.
+
+    The combination is a ``LeaderboardSnapshot``'s key: metric, window and canonical filters
+    (``filters_key``). Boards beyond the configured ones are fetched because of a row here
+    (``creatives.demand``) and evicted with it after ``LAYERS_BOARD_DEMAND_DAYS`` unviewed.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="leaderboard_demands"
+    )
+    metric = models.CharField(max_length=32)
+    window = models.CharField(max_length=8)
+    filters = models.JSONField(default=dict, blank=True)
+    filters_key = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_viewed_at = models.DateTimeField(
+        db_index=True, help_text="Written at most once a minute per combination."
+    )
+    last_fetched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Layers last answered for it (an unchanged answer stores no snapshot).",
+    )
+    refresh_queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A background fetch is pending since then (at most one per combination).",
+    )
+    last_error = models.TextField(
+        blank=True, default="", help_text="Why the last fetch failed (empty after a success)."
+    )
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_viewed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "metric", "window", "filters_key"],
+                name="leaderboard_demand_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.metric} {self.window} {self.filters_key or 'default'}"
+
+
 class OverrideAudit(models.Model):
     """Local audit of an include/exclude/clear made through layersadmin: who, what, outcome.
 

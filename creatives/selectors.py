@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
@@ -31,7 +30,7 @@ from creatives.models import (
     OverrideAudit,
     ScoreSample,
 )
-from creatives.services import leaderboard_filters
+from creatives.services import leaderboard_configured, leaderboard_filters
 from layersadmin.layers import payload as p
 from layersadmin.layers.ids import id_key, same_id
 from projects.models import Project
@@ -607,17 +606,13 @@ def leaderboard_get(
     _scale_bars(rows)
     _link_creatives(rows, lambda row: project.pk)
     confirmed_at = None
-    synced_board = not snapshot.filters_key and f"{metric}:{window}" in _synced_leaderboards()
+    synced_board = not snapshot.filters_key and (metric, window) in leaderboard_configured()
     synced_at = project.last_sync_ok_at
     if synced_board and synced_at and synced_at - snapshot.fetched_at > timedelta(minutes=1):
         confirmed_at = synced_at
     return Leaderboard(
         snapshot=snapshot, previous=previous, rows=rows, limit=limit, confirmed_at=confirmed_at
     )
-
-
-def _synced_leaderboards() -> set[str]:
-    return {p if ":" in p else f"{p}:30d" for p in settings.LAYERS_LEADERBOARDS}
 
 
 def leaderboard_agency(
@@ -666,6 +661,36 @@ def leaderboard_agency(
     _scale_bars(rows)
     _link_creatives(rows, lambda row: row.project.pk)
     return rows
+
+
+@dataclass
+class SourceMixes:
+    """The ``sourceType`` mixes Layers has answered and declined for one metric; a mix is a
+    sorted tuple of source types, ``()`` for none given (every source)."""
+
+    answered: list[tuple[str, ...]] = field(default_factory=list)
+    declined: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def leaderboard_source_mixes(*, metric: str, limit: int = 500) -> SourceMixes:
+    """Which source mixes Layers answers and declines for ``metric``, learned from the newest
+    stored answer of each board (every project, window and filter; newest first, the newest
+    answer for a mix wins). A 422 declines a mix, not a project (REFERENCE 8.8); which mixes,
+    the docs and the sandbox's two dialects disagree, so none is assumed here."""
+    answers = (
+        latest_snapshots(LeaderboardSnapshot.objects.filter(metric=metric))
+        .order_by("-fetched_at", "-id")
+        .values_list("filters", "declined")[:limit]
+    )
+    seen: dict[tuple[str, ...], bool] = {}
+    for filters, declined in answers:
+        sources = filters.get("sourceType") if isinstance(filters, dict) else None
+        mix = tuple(sorted(v for v in sources if isinstance(v, str))) if sources else ()
+        seen.setdefault(mix, bool(declined))
+    return SourceMixes(
+        answered=sorted(mix for mix, declined in seen.items() if not declined),
+        declined=sorted(mix for mix, declined in seen.items() if declined),
+    )
 
 
 @dataclass

@@ -319,6 +319,18 @@ METRICS = ("views", "engagement_rate", "conversions", "roas", "watch_time_ms")
 WINDOWS = ("7d", "30d", "90d")
 
 
+def leaderboard_configured() -> list[tuple[str, str]]:
+    """The (metric, window) pairs of ``LAYERS_LEADERBOARDS`` (read at call time), once each,
+    in order: the boards the sync keeps with the default filters, which are never evicted
+    (``creatives.demand``)."""
+    boards: list[tuple[str, str]] = []
+    for pair in settings.LAYERS_LEADERBOARDS:
+        metric, _, window = pair.partition(":")
+        if (metric, window or "30d") not in boards:
+            boards.append((metric, window or "30d"))
+    return boards
+
+
 def leaderboard_filters(
     *,
     source_types: list[str] | None = None,

@@ -24,7 +24,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from creatives.demand import leaderboard_agency_show, leaderboard_refresh_now, leaderboard_show
 from creatives.forms import (
+    SOURCE_TYPES,
     AgencyLeaderboardForm,
     CreativeFilterForm,
     GalleryFilterForm,
@@ -34,6 +36,7 @@ from creatives.forms import (
 from creatives.models import AdsContent
 from creatives.selectors import (
     WATCHLISTS,
+    SourceMixes,
     container_choices,
     container_page,
     creative_get,
@@ -57,7 +60,6 @@ from creatives.services import (
     OverrideInProgress,
     creative_override_set,
     leaderboard_filters,
-    leaderboard_refresh,
 )
 from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants_fragment
 from layersadmin.layers import (
@@ -409,9 +411,11 @@ def creative_override(
 # --- leaderboards -------------------------------------------------------------------------------
 
 
-def _leaderboard_context(project: Project, form: LeaderboardForm, **extra: Any) -> dict[str, Any]:
+def _leaderboard_context(
+    project: Project, form: LeaderboardForm, *, fetch: bool = True, **extra: Any
+) -> dict[str, Any]:
     controls = form.service_kwargs()
-    board = leaderboard_get(project=project, **controls)
+    shown = leaderboard_show(project=project, fetch=fetch and not form.problems, **controls)
     filters = leaderboard_filters(
         source_types=controls["source_types"],
         platforms=controls["platforms"],
@@ -423,7 +427,9 @@ def _leaderboard_context(project: Project, form: LeaderboardForm, **extra: Any) 
         "tab": "leaderboard",
         "form": form,
         "problems": form.problems,
-        "board": board,
+        "board": shown.board,
+        "shown": shown,
+        "mixes": _mix_labels(shown.mixes),
         "metric": controls["metric"],
         "controls": controls,
         "query": leaderboard_query(
@@ -433,9 +439,26 @@ def _leaderboard_context(project: Project, form: LeaderboardForm, **extra: Any) 
     }
 
 
+def _mix_labels(mixes: SourceMixes | None) -> dict[str, list[str]] | None:
+    """Learned source mixes as people read them: "Generated + Manual uploads"."""
+    if mixes is None:
+        return None
+
+    def label(mix: tuple[str, ...]) -> str:
+        return " + ".join(SOURCE_TYPES.get(v, v) for v in mix) if mix else "all sources"
+
+    return {
+        "answered": [label(mix) for mix in mixes.answered],
+        "declined": [label(mix) for mix in mixes.declined],
+    }
+
+
 @require_GET
 @login_required
 def leaderboard(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    """The stored board for the chosen controls; a combination never stored is fetched now
+    (or queued when Layers is busy, and this fragment polls), a stale one refreshed in the
+    background (``creatives.demand``)."""
     project = project_for_user(request.user, project_id)
     with project_timezone(project):
         context = _leaderboard_context(project, LeaderboardForm(request.GET))
@@ -445,7 +468,8 @@ def leaderboard(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
-    """Fetch the leaderboard live (the sync's service), store the snapshot, show it."""
+    """Fetch the leaderboard live (the same service as the background fetch), store the
+    snapshot, show it."""
     project = project_for_user(request.user, project_id)
     form = LeaderboardForm(request.POST)
     status, notice, error = 200, "", ""
@@ -453,7 +477,7 @@ def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpR
         status, error = 422, "Fix the controls first: " + " ".join(form.problems)
     else:
         try:
-            snapshot, created = leaderboard_refresh(
+            snapshot, created = leaderboard_refresh_now(
                 project=project,
                 max_wait=settings.LAYERS_INTERACTIVE_MAX_WAIT,
                 **form.service_kwargs(),
@@ -482,7 +506,10 @@ def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpR
                 else f"Fetched live at {when}: nothing changed since the stored snapshot."
             )
     with project_timezone(project):
-        context = _leaderboard_context(project, form, notice=notice, refresh_error=error)
+        # The button was the fetch: the board shown is what is stored now, nothing more.
+        context = _leaderboard_context(
+            project, form, fetch=False, notice=notice, refresh_error=error
+        )
         if not wants_fragment(request) and not error:
             messages.success(request, notice)
             url = reverse("project_leaderboard", kwargs={"project_id": project.layers_id})
@@ -557,7 +584,41 @@ def leaderboard_export(request: HtmxHttpRequest, project_id: str) -> HttpRespons
     return response
 
 
-def _agency_rows(request: HtmxHttpRequest) -> tuple[AgencyLeaderboardForm, dict, list]:
+@require_GET
+@login_required
+def agency_leaderboard(request: HtmxHttpRequest) -> HttpResponse:
+    """Top creatives across every project the user may see, from each one's newest default
+    board; boards not stored yet are fetched first, or queued and polled for
+    (``creatives.demand.leaderboard_agency_show``)."""
+    form = AgencyLeaderboardForm(request.GET)
+    v = form.values()
+    shown = leaderboard_agency_show(
+        projects=projects_visible_to(request.user),
+        metric=v["metric"],
+        window=v["window"],
+        limit=v["limit"],
+        fetch=not form.problems,
+    )
+    query = urlencode({"metric": v["metric"], "window": v["window"], "limit": v["limit"]})
+    context = {
+        "form": form,
+        "problems": form.problems,
+        "rows": shown.rows,
+        "shown": shown,
+        "mixes": _mix_labels(shown.mixes),
+        "metric": v["metric"],
+        "window": v["window"],
+        "nav": "leaderboard",
+        "export_query": query,
+        "query": query,
+    }
+    return render_htmx(request, "leaderboard/agency.html", context, fragment="results")
+
+
+@require_GET
+@login_required
+def agency_leaderboard_export(request: HtmxHttpRequest) -> HttpResponse:
+    """The agency board as stored (the export never fetches)."""
     form = AgencyLeaderboardForm(request.GET)
     v = form.values()
     rows = leaderboard_agency(
@@ -566,32 +627,6 @@ def _agency_rows(request: HtmxHttpRequest) -> tuple[AgencyLeaderboardForm, dict,
         window=v["window"],
         limit=v["limit"],
     )
-    return form, v, rows
-
-
-@require_GET
-@login_required
-def agency_leaderboard(request: HtmxHttpRequest) -> HttpResponse:
-    """Top creatives across every project the user may see, from the newest snapshots."""
-    form, v, rows = _agency_rows(request)
-    context = {
-        "form": form,
-        "problems": form.problems,
-        "rows": rows,
-        "metric": v["metric"],
-        "window": v["window"],
-        "nav": "leaderboard",
-        "export_query": urlencode(
-            {"metric": v["metric"], "window": v["window"], "limit": v["limit"]}
-        ),
-    }
-    return render_htmx(request, "leaderboard/agency.html", context, fragment="results")
-
-
-@require_GET
-@login_required
-def agency_leaderboard_export(request: HtmxHttpRequest) -> HttpResponse:
-    form, v, rows = _agency_rows(request)
     header = LEADERBOARD_HEADER[:1] + ["project", "projectId"] + LEADERBOARD_HEADER[1:]
     response = HttpResponse(
         "".join(_csv_stream(header, _leaderboard_csv_rows(rows, v["metric"], with_project=True))),

@@ -43,7 +43,7 @@ from sync.services.boards_step import BoardsAhead
 from sync.services.content_step import containers_step
 from sync.services.creatives_step import creatives_step
 from sync.services.projects_step import projects_step
-from sync.services.retention import score_samples_compact
+from sync.services.retention import project_history_trim
 from sync.services.runs import (
     ProgressCallback,
     SyncResult,
@@ -184,7 +184,7 @@ def _project_sync(
                 if creatives_step(client, result, project, lock_name=lock_name, full=walk_all):
                     _project_mark(project, creatives_full_at=started)
                 _project_mark(project, creatives_read_at=started)
-                score_samples_compact(project=project)
+                project_history_trim(project=project)
             if boards is not None:
                 boards.store(result, project)
                 _project_mark(project, boards_read_at=started)

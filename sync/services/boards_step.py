@@ -13,25 +13,13 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from django.conf import settings
-
-from creatives.services import leaderboard_fetch, leaderboard_store
+from creatives.services import leaderboard_configured, leaderboard_fetch, leaderboard_store
 from layersadmin.layers import LayersClient
 from layersadmin.layers.errors import LayersAPIError
 from projects.models import Project
 from sync.services.prefetch import Background
 from sync.services.runs import SyncResult, record_error
 from sync.services.specs import LEADERBOARDS
-
-
-def configured_boards() -> list[tuple[str, str]]:
-    """The (metric, window) pairs of ``LAYERS_LEADERBOARDS``, once each, in order."""
-    boards: list[tuple[str, str]] = []
-    for pair in settings.LAYERS_LEADERBOARDS:
-        metric, _, window = pair.partition(":")
-        if (metric, window or "30d") not in boards:
-            boards.append((metric, window or "30d"))
-    return boards
 
 
 class BoardsAhead:
@@ -54,7 +42,7 @@ class BoardsAhead:
                     filters={},
                 ),
             )
-            for metric, window in configured_boards()
+            for metric, window in leaderboard_configured()
         ]
 
     def store(self, result: SyncResult, project: Project) -> None:

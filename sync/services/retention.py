@@ -1,6 +1,13 @@
-"""How much score history is kept: every observed score for ``SCORE_DETAIL_DAYS``, then one
-point per creative and day (the day's last), so history grows by at most one row per creative
-a day once it is old, instead of one per rescore for ever."""
+"""How much history is kept.
+
+* Scores: every observed score for ``SCORE_DETAIL_DAYS``, then one point per creative and day
+  (the day's last), so history grows by at most one row per creative a day once it is old,
+  instead of one per rescore for ever.
+* Leaderboards beyond the configured ones: while someone looks at them. The project's
+  board demands nobody has viewed for ``LAYERS_BOARD_DEMAND_DAYS`` are evicted with their
+  snapshots (``creatives.demand.leaderboard_demand_evict``; configured boards never are),
+  after every sync that reads the project's scored creatives (``project_history_trim``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from django.db.models import Max, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from creatives.demand import leaderboard_demand_evict
 from creatives.models import ScoreSample
 from projects.models import Project
 
@@ -29,3 +37,11 @@ def score_samples_compact(*, project: Project, now=None) -> int:
     )
     deleted, _ = old.exclude(pk__in=Subquery(kept)).delete()
     return deleted
+
+
+def project_history_trim(*, project: Project, now=None) -> None:
+    """What the sync trims after reading a project's scored creatives: its old score samples
+    and its board demands nobody looks at any more."""
+    now = now or timezone.now()
+    score_samples_compact(project=project, now=now)
+    leaderboard_demand_evict(now=now, project=project)
