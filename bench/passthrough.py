@@ -29,6 +29,7 @@ import creatives.views as creative_views
 import projects.selectors as project_selectors
 import projects.views as project_views
 from creatives import selectors as cs
+from creatives.demand import FETCHED, AgencyView, BoardView
 from creatives.mapping import ads_content_fields_from_api, container_fields_from_api
 from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer
 from creatives.models import LeaderboardSnapshot as Snapshot
@@ -299,6 +300,16 @@ class Live:
     def projects_visible_to(self, user):
         return None  # the agency board below lists the projects from the API
 
+    def leaderboard_show(self, *, project: Project, fetch: bool = True, **controls) -> BoardView:
+        """The page's board, read live: nothing stored, so no demand and no age."""
+        return BoardView(board=self.leaderboard_get(project=project, **controls), state=FETCHED)
+
+    def leaderboard_agency_show(
+        self, *, projects, metric: str, window: str, limit: int = 25, fetch: bool = True
+    ) -> AgencyView:
+        rows = self.leaderboard_agency(projects=projects, metric=metric, window=window, limit=limit)
+        return AgencyView(rows=rows)
+
     def leaderboard_agency(
         self, *, projects, metric: str, window: str, limit: int = 25
     ) -> list[cs.LeaderboardRow]:
@@ -366,6 +377,8 @@ class Live:
             (creative_views, "creative_page", self.creative_page),
             (creative_views, "watchlist_counts", self.watchlist_counts),
             (creative_views, "leaderboard_get", self.leaderboard_get),
+            (creative_views, "leaderboard_show", self.leaderboard_show),
+            (creative_views, "leaderboard_agency_show", self.leaderboard_agency_show),
             (creative_views, "projects_visible_to", self.projects_visible_to),
             (creative_views, "leaderboard_agency", self.leaderboard_agency),
             (creative_views, "_creative_or_404", self.creative_or_404),

@@ -279,13 +279,30 @@ def creative_display_refresh(*, project: Project, keys: Iterable[str] | None = N
         "container__caption",
         "container__thumbnail_url",
     ).iterator(2000):
-        board_title, board_thumbnail = boards.get(key, ("", ""))
-        new_title = p.text(own_title, 500).strip() or _caption_title(caption) or board_title
-        new_thumbnail = p.url(own_thumbnail) or p.url(container_thumb) or board_thumbnail
+        new_title, new_thumbnail = creative_display(
+            own=(own_title, own_thumbnail),
+            container=(caption, container_thumb),
+            board=boards.get(key, ("", "")),
+        )
         if (new_title, new_thumbnail) != (title, thumbnail):
             changed.append(AdsContent(pk=pk, title=new_title, thumbnail_url=new_thumbnail))
     AdsContent.objects.bulk_update(changed, ["title", "thumbnail_url"], batch_size=500)
     return len(changed)
+
+
+def creative_display(
+    *,
+    own: tuple[Any, Any],
+    container: tuple[str | None, str | None] = (None, None),
+    board: tuple[str, str] = ("", ""),
+) -> tuple[str, str]:
+    """(title, thumbnail) a creative shows, from its sources in order (its own row's
+    ``title``/``thumbnailUrl``, its container's caption and thumbnail, its leaderboard row):
+    the one rule ``creative_display_refresh`` applies and the sync inserts new rows with."""
+    (own_title, own_thumbnail), (caption, container_thumb) = own, container
+    title = p.text(own_title, 500).strip() or _caption_title(caption) or board[0]
+    thumbnail = p.url(own_thumbnail) or p.url(container_thumb) or board[1]
+    return title, thumbnail
 
 
 def _caption_title(caption: str | None) -> str:

@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer, ScoreSample
+from creatives.services import creative_display
 from layersadmin.layers import LayersClient, Page
 from layersadmin.layers import payload as p
 from layersadmin.layers.errors import LayersAPIError
@@ -132,12 +133,52 @@ def _overrides_cleared(project: Project, value: str, listed: set[str]) -> int:
 def _link_containers(project: Project, rows: list[dict[str, Any]]) -> None:
     """Set each creative's container, matched on id key: seed 001's ``sourceId`` is bare where
     the content list's ``id`` is ``cnt_…``."""
+    _containers_linked(project, rows)
+
+
+def _containers_linked(project: Project, rows: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """``_link_containers``; returns the caption and thumbnail of each container linked, by
+    its pk (one query either way)."""
     keys = {id_key(row["source_id"]) for row in rows if row["source_id"]}
-    containers = dict(
-        ContentContainer.objects.filter(project=project, key__in=keys).values_list("key", "pk")
+    # Looked up by the unique key alone and the project checked here: with the project in
+    # the query, SQLite walked the project's containers by another index (8 ms a page, not 1).
+    found_rows = (
+        ContentContainer.objects.filter(key__in=keys)
+        .order_by()
+        .values_list("key", "pk", "caption", "thumbnail_url", "project_id")
     )
+    containers = {
+        key: (pk, caption, thumbnail)
+        for key, pk, caption, thumbnail, project_id in found_rows
+        if project_id == project.pk
+    }
+    shown: dict[int, tuple[str, str]] = {}
     for row in rows:
-        row["container_id"] = containers.get(id_key(row["source_id"]))
+        found = containers.get(id_key(row["source_id"]))
+        if found is None:
+            row["container_id"] = None
+            continue
+        row["container_id"] = found[0]
+        shown[found[0]] = found[1:]
+    return shown
+
+
+def _display_derived(fields: dict[str, Any], container: tuple[str, str] | None) -> dict:
+    """The title and thumbnail ``creative_display_refresh`` derives for a row from its own
+    payload and its container (its first two sources), computed the same way, for a new row to
+    be inserted with them: the refresh after the project's sync then finds it right and
+    writes nothing, where it otherwise rewrote every new row (most of a first sync's time,
+    bench/RESULTS.md). The refresh stays the authority: it still derives every row, and alone
+    looks at leaderboards. ``{}`` (the refresh derives it, as before) when the payload's title
+    or thumbnail is not a string, which the database reads back in its own text form."""
+    raw = fields["raw"]
+    own_title, own_thumbnail = raw.get("title"), raw.get("thumbnailUrl")
+    if not isinstance(own_title, str | None) or not isinstance(own_thumbnail, str | None):
+        return {}
+    title, thumbnail = creative_display(
+        own=(own_title, own_thumbnail), container=container or (None, None)
+    )
+    return {"title": title, "thumbnail_url": thumbnail}
 
 
 def creatives_store(
@@ -152,7 +193,7 @@ def creatives_store(
         return counts
     now = timezone.now()
     with transaction.atomic():
-        _link_containers(project, list(rows.values()))
+        shown = _containers_linked(project, list(rows.values()))
         stored = existing(
             AdsContent.objects.filter(project=project),
             rows.keys(),
@@ -167,8 +208,12 @@ def creatives_store(
             counts.count(old)
             if old is None or old["organic_score"] != fields["organic_score"]:
                 rescored.append(key)
-            (to_write if old else to_create).append(
-                {**fields, **SEEN, "project_id": project.pk, "synced_at": now}
+            if old is not None:
+                to_write.append({**fields, **SEEN, "project_id": project.pk, "synced_at": now})
+                continue
+            shows = _display_derived(fields, shown.get(fields["container_id"]))
+            to_create.append(
+                {**fields, **shows, **SEEN, "project_id": project.pk, "synced_at": now}
             )
         columns, unique = SCORED_CREATIVES.columns, SCORED_CREATIVES.unique
         bulk_upsert(AdsContent, to_create, unique, columns, new=True)

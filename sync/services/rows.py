@@ -49,8 +49,11 @@ def existing(queryset, keys: Iterable[str], extra: tuple[str, ...] = ()) -> dict
     fields = ["key", "layers_id", "raw", "synced_at", "is_gone", "missed_walks"]
     fields += ["mapping_version", *extra]
     qs = queryset.filter(key__in=list(keys))
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update()
+    # Locked in the model's order on PostgreSQL, as always. Elsewhere unordered: sorting by the
+    # model's ordering made SQLite walk the project's rows by that index instead of looking the
+    # keys up by the unique one (9 ms a page, not 1).
+    locks = connection.features.has_select_for_update
+    qs = qs.select_for_update() if locks else qs.order_by()
     return {row["key"]: row for row in qs.values(*fields)}
 
 

@@ -100,6 +100,10 @@ class Writer:
         self.keys = [field.attname for field in self.fields]
         self.defaults = {field.attname: field.get_default for field in self.fields}
         self.adapters = [self._adapter(field, ops) for field in self.fields]
+        self.plan = [
+            (key, adapt, self.defaults[key])
+            for key, adapt in zip(self.keys, self.adapters, strict=True)
+        ]
         columns = ", ".join(ops.quote_name(field.column) for field in self.fields)
         # Identifiers come from model metadata (quoted); every value is a parameter.
         head = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "  # noqa: S608
@@ -144,12 +148,14 @@ class Writer:
     def params(self, row: dict[str, Any]) -> list[Any]:
         prepared = row.get(PREPARED) or {}
         values = []
-        for key, adapt in zip(self.keys, self.adapters, strict=True):
+        append = values.append
+        for key, adapt, default in self.plan:
             if key in prepared:
-                values.append(prepared[key])
-                continue
-            value = row[key] if key in row else self.defaults[key]()
-            values.append(value if adapt is None else adapt(value))
+                append(prepared[key])
+            elif adapt is None:
+                append(row[key] if key in row else default())
+            else:
+                append(adapt(row[key] if key in row else default()))
         return values
 
     def write(self, rows: list[dict[str, Any]], *, new: bool = False) -> None:
