@@ -55,7 +55,13 @@ class Figures:
 
 
 def simulate(
-    *, projects: int, creatives: int, hours: float, rate_per_minute: float, rescore: float
+    *,
+    projects: int,
+    creatives: int,
+    hours: float,
+    rate_per_minute: float,
+    rescore: float,
+    full_walks: bool = True,
 ) -> tuple[Figures, dict[str, timedelta]]:
     from creatives.services import leaderboard_configured
     from projects import freshness
@@ -120,7 +126,7 @@ def simulate(
             if CONTAINERS in due:
                 spend(1)
             if SCORED_CREATIVES in due:
-                if full_walk_due(row, now):
+                if full_walks and full_walk_due(row, now):
                     spend(math.ceil(creatives / PAGE))
                     row.creatives_full_at = now
                 else:

@@ -243,7 +243,7 @@ LAYERS_SYNC_EVERY_MINUTES = env.float("LAYERS_SYNC_EVERY_MINUTES", default=1.0)
 # read every freshness target less two timer intervals (content 13, scored creatives and boards
 # 58 minutes with the 1-minute timer); ads_content_full (the full walk) is daily.
 LAYERS_CADENCE_MINUTES = {
-    kind: int(minutes)
+    kind: float(minutes)
     for kind, _, minutes in (
         pair.partition("=") for pair in env.list("LAYERS_CADENCE_MINUTES", default=[]) if pair
     )
