@@ -1,4 +1,4 @@
-"""The sync's fast write path (projects/services/sync/writer.py), which the benchmark
+"""The sync's fast write path (sync/services/writer.py), which the benchmark
 made necessary: it must store exactly what Django's own bulk upsert stored, on both
 databases, and fall back to the upsert when rows it was told are new turn out to exist."""
 

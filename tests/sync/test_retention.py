@@ -1,4 +1,4 @@
-"""Score history retention (projects/services/sync/retention.py)."""
+"""Score history retention (sync/services/retention.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The sync's declarative specs: columns derived from the mappers, and a changed mapper
-re-applied from stored payloads at no API cost (projects/services/sync/specs.py)."""
+re-applied from stored payloads at no API cost (sync/services/specs.py)."""
 
 from __future__ import annotations
 
