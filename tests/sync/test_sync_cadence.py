@@ -208,3 +208,19 @@ def test_a_recent_read_catches_rescores_and_overrides_with_few_calls(
     else:
         # The variant refuses the REFERENCE-only sort: every recent read became a full walk.
         assert any(name == "sort" for _, name in client.stats.dropped_params)
+
+
+def test_a_run_goes_on_while_work_falls_due(synced):
+    """Work that falls due while a run goes on is done by that run, not at the next tick."""
+    first, second = Project.objects.filter(is_gone=False).order_by("layers_id")[:2]
+    long_ago = timezone.now() - timedelta(hours=2)
+    Project.objects.filter(pk=first.pk).update(content_read_at=long_ago)
+
+    def falls_due(stage, project):
+        if stage == "project" and project.pk == first.pk:
+            Project.objects.filter(pk=second.pk).update(content_read_at=long_ago)
+
+    result = layers_sync(client=make_client(synced), due_only=True, progress=falls_due)
+    assert result.ok and result.synced == [first.layers_id, second.layers_id]
+    second.refresh_from_db()
+    assert second.content_read_at > long_ago
