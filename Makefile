@@ -20,9 +20,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# Ports of `make demo` (the app, the sandbox) and `make sandbox`: `make demo PORT=8010
+# SANDBOX_PORT=8011` when they are taken. Set here, so an environment's PORT is not picked up.
+PORT = 8000
+SANDBOX_PORT = 8001
+
 demo: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -43,7 +48,7 @@ bench-small:
 	$(MAKE) bench SCALE=small
 
 sandbox: $(VENV)/.installed
-	$(BIN)/python -m sandbox
+	$(BIN)/python -m sandbox --port $(SANDBOX_PORT)
 
 sync: $(VENV)/.installed
 	$(BIN)/python manage.py sync_layers

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.config import PYTHON, ROOT, SECRET_KEY, SEED
+from bench.config import PYTHON, ROOT, SANDBOX_NOW, SECRET_KEY, SEED
 from bench.dbs import pg_server_url
 
 WINDOW = 60.0
@@ -72,6 +72,7 @@ class RecordingSandbox:
             creatives_per_project=creatives,
             tier=tier,
             api_key=self.api_key,
+            now=SANDBOX_NOW,
         )
         self.records: list[tuple[float, str, bool]] = []
         self._lock = threading.Lock()

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connections
 
     from projects.models import Project
-    from sandbox.server import SandboxServer
+    from sandbox.server import PINNED_NOW, SandboxServer
 
     figures = {}
     for label, due_only in (("every kind every run", False), ("cadences", True)):
@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         database.unlink(missing_ok=True)
         call_command("migrate", verbosity=0)
         with SandboxServer(
-            seed=7, projects=args.projects, creatives_per_project=args.creatives, tier="unlimited"
+            seed=7,
+            projects=args.projects,
+            creatives_per_project=args.creatives,
+            tier="unlimited",
+            now=PINNED_NOW,
         ) as server:
             calls = schedule(server, hours=args.hours, due_only=due_only)
         projects = Project.objects.filter(is_gone=False).count()

@@ -7,6 +7,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sandbox.server import PINNED_NOW
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_WORK_DIR = ROOT / "bench" / ".work"
@@ -15,6 +17,7 @@ DEFAULT_JSON = ROOT / "bench" / "results.json"
 # The sandbox's main key for every benchmark sandbox (shape lp_test_<16>_<43>).
 API_KEY = "lp_test_BENCHMARKBENCHMA_" + "b" * 43
 SEED = 1
+SANDBOX_NOW = PINNED_NOW  # every benchmark sandbox's clock, pinned: the same data every run
 SECRET_KEY = "bench-only-not-secret-" + "x" * 40
 ADVANCE_HOURS = 1  # measure 3: the virtual clock moves this far before the incremental sync
 TIER = "standard"  # measure 4

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from sandbox.dialects import DIALECTS
-    from sandbox.server import SandboxServer
+    from sandbox.server import PINNED_NOW, SandboxServer
     from sync.services import layers_sync
 
     print(
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             creatives_per_project=args.creatives,
             tier="unlimited",
             dialect=dialect,
+            now=PINNED_NOW,
         ) as server:
             settings.LAYERS_API_BASE_URL = server.base_url
             settings.LAYERS_API_KEY = server.keys["main"]

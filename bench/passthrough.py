@@ -34,6 +34,8 @@ from creatives.mapping import ads_content_fields_from_api, container_fields_from
 from creatives.models import ELIGIBILITY_THRESHOLD, AdsContent, ContentContainer
 from creatives.models import LeaderboardSnapshot as Snapshot
 from creatives.services import OverrideResult, leaderboard_filters, override_validate
+from creatives.table import CreativeTable
+from creatives.vocabulary import FIGURE_WINDOW_LABELS
 from layersadmin.layers import LayersClient
 from layersadmin.layers import payload as p
 from projects.mapping import project_fields_from_api
@@ -268,6 +270,8 @@ class Live:
         platforms=None,
         limit: int = 25,
         include_ineligible: bool = False,
+        baseline: str | None = None,  # one live answer: nothing earlier to compare with
+        now=None,
     ) -> cs.Leaderboard:
         filters = leaderboard_filters(
             source_types=source_types, platforms=platforms, include_ineligible=include_ineligible
@@ -299,6 +303,19 @@ class Live:
 
     def projects_visible_to(self, user):
         return None  # the agency board below lists the projects from the API
+
+    def attach_figures(self, rows, *, window: str):
+        """No stored figures behind a live row: its cells say so."""
+        return rows
+
+    def creative_table(self, *, project: Project, window: str) -> CreativeTable:
+        """The table's frame, live: the figures' window as asked, no stored boards behind it."""
+        return CreativeTable(
+            window=window,
+            window_label=FIGURE_WINDOW_LABELS.get(window, window),
+            missing_short="not read live",
+            missing_long="The pass-through page reads no stored boards.",
+        )
 
     def leaderboard_show(self, *, project: Project, fetch: bool = True, **controls) -> BoardView:
         """The page's board, read live: nothing stored, so no demand and no age."""
@@ -375,6 +392,8 @@ class Live:
             (creative_views, "container_page", self.container_page),
             (creative_views, "creative_pools", self.creative_pools),
             (creative_views, "creative_page", self.creative_page),
+            (creative_views, "creative_table", self.creative_table),
+            (creative_views, "attach_figures", self.attach_figures),
             (creative_views, "watchlist_counts", self.watchlist_counts),
             (creative_views, "leaderboard_get", self.leaderboard_get),
             (creative_views, "leaderboard_show", self.leaderboard_show),

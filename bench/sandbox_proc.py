@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from bench.config import API_KEY, PYTHON, ROOT, SEED
+from bench.config import API_KEY, PYTHON, ROOT, SANDBOX_NOW, SEED
 
 
 class SandboxProcess:
@@ -44,6 +44,8 @@ class SandboxProcess:
             str(latency_ms),
             "--api-key",
             API_KEY,
+            "--now",
+            SANDBOX_NOW,
         ]
         self.tier = tier
         self.latency_ms = latency_ms

@@ -12,12 +12,16 @@ from django.template.response import TemplateResponse
 from creatives.models import (
     AdsContent,
     ContentContainer,
+    ContentReviewAudit,
+    CreativeFigures,
+    LeaderboardDemand,
     LeaderboardSnapshot,
     OverrideAudit,
     ScoreSample,
 )
 from creatives.notes import NOTE_MAX_LENGTH
 from creatives.services import creative_override_set
+from creatives.vocabulary import EXCLUDE_RUNNING_ADS
 from layersadmin.admin import SyncedModelAdmin, known_values_filter
 from layersadmin.layers import LayersError
 
@@ -81,6 +85,8 @@ def _override_action(value: str, label: str):
                     "opts": modeladmin.model._meta,
                     "action": f"override_{value or 'clear'}",
                     "max_length": NOTE_MAX_LENGTH,
+                    # This page is the admin's confirmation step: say what exclude leaves alone.
+                    "warning": EXCLUDE_RUNNING_ADS if value == "exclude" else "",
                 },
             )
         for row in queryset.select_related("project"):
@@ -167,6 +173,41 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(CreativeFigures)
+class CreativeFiguresAdmin(admin.ModelAdmin):
+    """Derived from the stored boards and rows (``creatives.figures``): read-only."""
+
+    list_display = ("ads_content", "window", "views", "spend", "conversions", "roas", "as_of")
+    list_filter = ("window", "source")
+    list_select_related = ("ads_content",)
+    raw_id_fields = ("ads_content",)
+    search_fields = ("ads_content__layers_id", "ads_content__title")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeaderboardDemand)
+class LeaderboardDemandAdmin(admin.ModelAdmin):
+    """Boards people looked at beyond the configured ones (``creatives.demand``)."""
+
+    list_display = ("project", "metric", "window", "last_viewed_at", "last_fetched_at")
+    list_filter = ("metric", "window")
+    list_select_related = ("project",)
+    search_fields = ("project__name", "project__layers_id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -234,3 +275,44 @@ class OverrideAuditAdmin(admin.ModelAdmin):
 def _csv_safe(value):
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@admin.register(ContentReviewAudit)
+class ContentReviewAuditAdmin(admin.ModelAdmin):
+    """Approvals and rejections made through layersadmin: read-only for everyone (support
+    has the view permission, migration 0007), superusers included; never deletable."""
+
+    list_display = (
+        "created_at",
+        "user",
+        "project",
+        "container",
+        "action",
+        "before_status",
+        "after_status",
+        "outcome",
+        "error_code",
+        "request_id",
+    )
+    list_filter = ("action", "outcome", "source", "created_at")
+    search_fields = (
+        "container__layers_id",
+        "project__name",
+        "request_id",
+        "idempotency_key",
+        "text",
+        "user__username",
+    )
+    list_select_related = ("user", "project", "container")
+    raw_id_fields = ("user", "project", "container")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

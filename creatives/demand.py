@@ -64,6 +64,7 @@ from creatives.services import (
     leaderboard_filters,
     leaderboard_store,
 )
+from creatives.vocabulary import DEFAULT_BASELINE
 from layersadmin.layers import LayersBusy, LayersClient, LayersError, get_client
 from projects.freshness import BOARDS
 from projects.models import Project
@@ -322,12 +323,13 @@ def leaderboard_show(
     fetch: bool = True,
     client: LayersClient | None = None,
     now: datetime | None = None,
+    baseline: str = DEFAULT_BASELINE,
 ) -> BoardView:
     """The board for these controls as the page shows it, fetched first if nothing is stored
     (or queued when Layers is busy), a refresh queued when it is older than its target, and
     the view recorded as demand. At most one top-performers call, only on a first view.
     ``fetch=False`` (the refresh button's answer, or controls the form corrected) only
-    reads."""
+    reads. Movement is measured against ``baseline`` (``selectors.leaderboard_get``)."""
     now = now or timezone.now()
     controls = {
         "metric": metric,
@@ -337,7 +339,7 @@ def leaderboard_show(
         "limit": limit,
         "include_ineligible": include_ineligible,
     }
-    board = leaderboard_get(project=project, **controls)
+    board = leaderboard_get(project=project, baseline=baseline, now=now, **controls)
     filters = (
         board.snapshot.filters
         if board.snapshot is not None and isinstance(board.snapshot.filters, dict)
@@ -358,6 +360,7 @@ def leaderboard_show(
     )
     if board.snapshot is None and fetch:
         _first_view(view, demand, controls, project=project, client=client, now=now)
+        view.board.baseline = baseline  # a first view has no earlier snapshot to compare with
     view.checked_at = _checked_at(view.board, demand)
     view.refresh_queued = view.refresh_queued or _pending(demand, now)
     if view.state == FRESH and view.checked_at and now - view.checked_at > view.target:

@@ -5,33 +5,39 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
 from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
 from creatives.selectors import (
+    CURSOR_MAX_LENGTH,
+    DEFAULT_WINDOW,
     OVERRIDE_STATES,
-    SORTS,
     WATCHLISTS,
     InvalidCursor,
     creative_cursor_parse,
     gallery_cursor_parse,
 )
-from creatives.services import METRICS, WINDOWS
+from creatives.table import DEFAULT_SORT, SORTS
+from creatives.vocabulary import (
+    BASELINES,
+    DEFAULT_BASELINE,
+    FIGURE_WINDOW_LABELS,
+    METRIC_LABELS,
+    METRICS,
+    WINDOW_LABELS,
+    WINDOWS,
+)
 from projects.forms import QueryForm
 
 CURSOR_MESSAGE = "That link to a later page is not valid (any more); showing the first page."
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+# Sorting on a ratio (ROAS, CPA) keeps out creatives under these unless the page says otherwise.
+RATIO_SORTS = ("roas", "cpa")
+RATIO_DEFAULTS = {"minSpend": 10.0, "minConversions": 1.0}
 
-METRIC_LABELS = {  # the API's METRICS, as people say them
-    "views": "Views",
-    "engagement_rate": "Engagement rate",
-    "conversions": "Conversions",
-    "roas": "ROAS",
-    "watch_time_ms": "Watch time",
-}
-WINDOW_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days"}
 SOURCE_TYPES = {
     "content_container": "Generated",
     "platform_post": "UGC posts",
@@ -115,37 +121,75 @@ class CreativeFilterForm(QueryForm):
         max_value=10,
         widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
     )
+    window = forms.ChoiceField(
+        label="Figures over",
+        required=False,
+        initial=DEFAULT_WINDOW,
+        choices=list(FIGURE_WINDOW_LABELS.items()),
+    )
+    # Empty: none, or the ratio sort's default (RATIO_DEFAULTS); 0 turns that default off.
+    minSpend = forms.FloatField(
+        label="Min spend",
+        required=False,
+        min_value=0,
+        max_value=1e12,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    minConversions = forms.FloatField(
+        label="Min conversions",
+        required=False,
+        min_value=0,
+        max_value=1e12,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
     sort = forms.ChoiceField(
         label="Sort",
         required=False,
-        initial="score_desc",
-        choices=[(k, label) for k, (label, _order) in SORTS.items()],
+        initial=DEFAULT_SORT,
+        choices=[(name, sort.label) for name, sort in SORTS.items()],
     )
     watch = forms.ChoiceField(
         label="Watchlist",
         required=False,
         choices=[("", "All creatives")] + list(WATCHLISTS.items()),
     )
-    cursor = forms.CharField(required=False, max_length=512, widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, max_length=CURSOR_MAX_LENGTH, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, pools: list[str], **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         self.fields["pool"].choices = [("", "Any pool")] + [(p, p) for p in pools]
+        defaults = self.ratio_defaults()
+        for name, value in defaults.items():  # shown in the empty box, not sent back
+            self.fields[name].widget.attrs["placeholder"] = f"{value:g}"
+            self.fields[name].widget.attrs["title"] = (
+                f"{value:g} while sorting by ROAS or CPA unless you set it (0: none)"
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         cursor = data.get("cursor")
         if cursor:
             try:
-                data["cursor"] = creative_cursor_parse(cursor, data.get("sort") or "score_desc")
+                data["cursor"] = creative_cursor_parse(cursor, data.get("sort") or DEFAULT_SORT)
             except InvalidCursor:
                 self.add_error("cursor", CURSOR_MESSAGE)
         else:
             data["cursor"] = None
         return data
 
+    def ratio_defaults(self) -> dict[str, float]:
+        """The minimums a ratio sort (ROAS, CPA) applies when none is given: a ratio over
+        almost no spend or no conversion is noise at the top of the ranking."""
+        sort = self.values()["sort"]
+        ratio = any(sort.startswith(f"{name}_") for name in RATIO_SORTS)
+        return {
+            name: value
+            for name, value in RATIO_DEFAULTS.items()
+            if ratio and self.values()[name] is None
+        }
+
     def selector_kwargs(self) -> dict[str, Any]:
-        v = self.values()
+        v = {**self.values(), **self.ratio_defaults()}
         return {
             "pool": v["pool"],
             "override": v["override"],
@@ -153,7 +197,30 @@ class CreativeFilterForm(QueryForm):
             "min_score": v["minScore"],
             "watch": v["watch"],
             "sort": v["sort"],
+            "window": v["window"],
+            "min_spend": v["minSpend"] or None,  # 0: no minimum
+            "min_conversions": v["minConversions"] or None,
         }
+
+    def query(self, **changes: Any) -> str:
+        """The page's query string as it is in use: the valid values given, never an empty
+        parameter nor a cursor (what the address bar, the sort links and the export carry).
+        Defaults that depend on the sort stay implicit, so changing the sort changes them."""
+        self.is_valid()
+        params: list[tuple[str, str]] = []
+        for name in self.fields:
+            if name == "cursor" or name in self.errors:
+                continue
+            if name in changes:
+                values = [changes[name]]
+            else:
+                values = self.data.getlist(name) if name in self.data else []
+            for value in values:
+                if value not in (None, "") and not (
+                    name in ("window", "sort") and value == self.fields[name].initial
+                ):
+                    params.append((name, str(value)))
+        return urlencode(params)
 
 
 class LeaderboardForm(QueryForm):
@@ -185,6 +252,16 @@ class LeaderboardForm(QueryForm):
     )
     limit = forms.IntegerField(label="Rows", required=False, initial=25, min_value=1, max_value=100)
     includeIneligible = forms.BooleanField(label="Include ineligible", required=False)
+    # What rank and metric change are measured against (a page control, not an API one).
+    baseline = forms.ChoiceField(
+        label="Compare with",
+        required=False,
+        initial=DEFAULT_BASELINE,
+        choices=list(BASELINES.items()),
+    )
+
+    def baseline_choice(self) -> str:
+        return self.values()["baseline"] or DEFAULT_BASELINE
 
     def service_kwargs(self) -> dict[str, Any]:
         v = self.values()
@@ -235,6 +312,9 @@ class OverrideForm(forms.Form):
         validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "Reload the page and try again.")],
     )
     next = forms.CharField(required=False, max_length=2000)
+    # "exclude" once the person confirmed an exclusion (the dialog's confirm, or the
+    # confirmation step without JavaScript); an exclude without it is asked about first.
+    confirmed = forms.CharField(required=False, max_length=16)
 
     def clean_note(self) -> str:
         note = note_normalise(self.cleaned_data.get("note") or "")
@@ -250,3 +330,9 @@ class OverrideForm(forms.Form):
     def service_override(self) -> str:
         value = self.cleaned_data["override"]
         return "" if value == "clear" else value
+
+    def needs_confirmation(self) -> bool:
+        """An exclusion not confirmed yet (running ads keep running: vocabulary.py)."""
+        return self.cleaned_data["override"] == "exclude" and (
+            self.cleaned_data.get("confirmed") != "exclude"
+        )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from creatives.vocabulary import FIGURE_NAMES, FIGURE_WINDOWS, SOURCE_BOARD, SOURCE_ROW
 from layersadmin.models import SyncedModel
 from projects.models import Project
 
@@ -187,6 +188,53 @@ class LeaderboardSnapshot(models.Model):
         return f"{self.project} {self.metric} {self.window} @ {self.fetched_at:%Y-%m-%d %H:%M}"
 
 
+class CreativeFigures(models.Model):
+    """Local only, derived: a scored creative's performance over one window, as Layers last
+    gave it (a top-performers item's ``organic``/``paid``, seed 000; or, under the window
+    ``"row"``, the ads-content row's own ``organicPerformance``/``adPerformance``, seed 001).
+
+    Written by ``creatives.figures`` only; the figure columns are ``vocabulary.FIGURES`` (a
+    test keeps them equal). No row: Layers gave no figure (not in any stored board's top N).
+    """
+
+    class Source(models.TextChoices):
+        BOARD = SOURCE_BOARD, "leaderboard"
+        ROW = SOURCE_ROW, "ads-content row"
+
+    # No index of its own: the unique (ads_content, window) starts with it.
+    ads_content = models.ForeignKey(
+        AdsContent, on_delete=models.CASCADE, related_name="figures", db_index=False
+    )
+    window = models.CharField(max_length=8, choices=[(w, w) for w in FIGURE_WINDOWS])
+    views = models.FloatField(null=True, blank=True)
+    engagement_rate = models.FloatField(null=True, blank=True)
+    watch_time_ms = models.FloatField(null=True, blank=True)
+    spend = models.FloatField(null=True, blank=True, help_text="As the API gives it; no currency.")
+    conversions = models.FloatField(null=True, blank=True)
+    roas = models.FloatField(null=True, blank=True)
+    cpa = models.FloatField(null=True, blank=True, help_text="As the API gives it; no currency.")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    as_of = models.DateTimeField(
+        help_text="When Layers gave the newest of these figures (snapshot fetched, row scored)."
+    )
+
+    class Meta:
+        ordering = ["ads_content", "window"]
+        verbose_name = "creative figures"
+        verbose_name_plural = "creative figures"
+        constraints = [
+            models.UniqueConstraint(fields=["ads_content", "window"], name="figures_unique_window"),
+        ]
+        # The creatives table sorts on any figure of one window.
+        indexes = [
+            models.Index(fields=["window", name], name=f"figures_by_{name}"[:30])
+            for name in FIGURE_NAMES
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ads_content_id} {self.window} ({self.source})"
+
+
 class LeaderboardDemand(models.Model):
     """Local only (the API has no such object): someone looked at a project's leaderboard for
     one combination of controls, which keeps that board fetched and its snapshots kept.
@@ -311,3 +359,90 @@ class OverrideAudit(models.Model):
     def __str__(self) -> str:
         after = self.after_override or "clear"
         return f"{self.user} {after} {self.ads_content_id} ({self.outcome})"
+
+
+class ContentReviewAudit(models.Model):
+    """Local audit of an approve or reject of a content container (REFERENCE 8.5) made
+    through layersadmin: who, which container, the note or reason, the outcome.
+
+    Written before the POST is sent (outcome pending) and completed from its result, so an
+    interrupted request still leaves a trace. Never edited or deleted through the UI.
+    """
+
+    class Action(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed", "failed (API refused)"
+        UNKNOWN = "unknown", "unknown (no answer)"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="content_review_audits",
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="content_review_audits"
+    )
+    container = models.ForeignKey(
+        ContentContainer, on_delete=models.PROTECT, related_name="review_audits"
+    )
+    source = models.CharField(max_length=16, default="dashboard", help_text="dashboard or admin")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    text = models.TextField(
+        blank=True, default="", help_text="The note (approve, optional) or reason (reject)."
+    )
+    before_status = models.CharField(
+        max_length=32, blank=True, default="", help_text="approvalStatus as stored before."
+    )
+    after_status = models.CharField(
+        max_length=32, blank=True, default="", help_text="approvalStatus as the API answered."
+    )
+    idempotency_key = models.CharField(max_length=64, db_index=True)
+    form_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The submitted form this entry came from; with the same body, its key is reused.",
+    )
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    response_by = models.CharField(
+        max_length=255, blank=True, default="", help_text="approvedBy / rejectedBy as answered."
+    )
+    promotion = models.JSONField(
+        null=True, blank=True, help_text="pendingSchedulePromotion as answered (approve only)."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "content review audit entry"
+        verbose_name_plural = "content review audit"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=["approve", "reject"]),
+                name="review_audit_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=["pending", "succeeded", "failed", "unknown"]),
+                name="review_audit_outcome_valid",
+            ),
+            # A reject always carries its reason (REFERENCE 8.5: required, 1-1024).
+            models.CheckConstraint(
+                condition=~models.Q(action="reject", text=""),
+                name="review_audit_reject_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.container_id} ({self.outcome})"

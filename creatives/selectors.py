@@ -17,20 +17,50 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat, NullIf, Trim
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from creatives.figures import SUM_CHANGING_FILTERS
 from creatives.models import (
     ELIGIBILITY_THRESHOLD,
     AdsContent,
     ContentContainer,
+    CreativeFigures,
     LeaderboardSnapshot,
     OverrideAudit,
     ScoreSample,
 )
 from creatives.services import leaderboard_configured, leaderboard_filters
+from creatives.table import DEFAULT_SORT, SORTS, CreativeTable, Sort
+from creatives.vocabulary import (
+    BASELINE_AGES,
+    BASELINES,
+    DEFAULT_BASELINE,
+    FIGURE_NAMES,
+    FIGURE_WINDOW_LABELS,
+    FIGURE_WINDOWS,
+    METRIC_LABELS,
+    METRICS,
+    ROW_WINDOW,
+)
 from layersadmin.layers import payload as p
 from layersadmin.layers.ids import id_key, same_id
 from projects.models import Project
@@ -42,8 +72,14 @@ LIST_DEFERRED = ("raw",)
 CREATIVE_LIST_DEFERRED = ("raw", "organic_performance", "ad_performance")
 CREATIVES_PAGE_SIZE = 50
 SPARK_SAMPLES = 30  # the trend line shows the last 30 observed scores
+DEFAULT_WINDOW = "30d"  # the figures' window when none is chosen (the API's default window)
+API_DEFAULT_LIMIT = 25  # top-performers' default `limit` (REFERENCE 8.8)
 
 # --- cursors ------------------------------------------------------------------------------------
+
+
+# A cursor on a text column carries the text (a title, up to 500 characters).
+CURSOR_MAX_LENGTH = 2048
 
 
 class InvalidCursor(ValueError):
@@ -56,7 +92,7 @@ def cursor_encode(data: dict[str, Any]) -> str:
 
 
 def cursor_decode(cursor: str) -> dict[str, Any]:
-    if not cursor or len(cursor) > 512:
+    if not cursor or len(cursor) > CURSOR_MAX_LENGTH:
         raise InvalidCursor("empty or too long")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -174,12 +210,6 @@ def container_page(
 
 # --- scored creatives ---------------------------------------------------------------------------
 
-SORTS = {
-    # name: (label, ordering); every ordering ends on layers_id so the keyset is total.
-    "score_desc": ("Score, highest first", ("-organic_score", "-layers_id")),
-    "score_asc": ("Score, lowest first", ("organic_score", "layers_id")),
-    "scored_at_desc": ("Scored most recently", ("-scored_at", "-layers_id")),
-}
 WATCHLISTS = {
     "included_low": f"Included but scoring under {ELIGIBILITY_THRESHOLD:.1f}",
     "excluded_high": f"Excluded but scoring {ELIGIBILITY_THRESHOLD:.1f} or more",
@@ -192,11 +222,14 @@ OVERRIDE_STATES = {
 }
 
 
+def _sort(name: str) -> Sort:
+    return SORTS.get(name) or SORTS[DEFAULT_SORT]
+
+
 def creative_cursor(row: AdsContent, sort: str) -> str:
-    if sort == "scored_at_desc":
-        value = row.scored_at.isoformat() if row.scored_at else None
-    else:
-        value = row.organic_score
+    value = getattr(row, _sort(sort).sort_on)
+    if isinstance(value, datetime):
+        value = value.isoformat()
     return cursor_encode({"s": sort, "v": value, "i": row.layers_id})
 
 
@@ -204,34 +237,66 @@ def creative_cursor_parse(cursor: str, sort: str) -> tuple[Any, str]:
     data = cursor_decode(cursor)
     if data.get("s") != sort:
         raise InvalidCursor("made for another sort")
-    value = data.get("v")
-    if sort == "scored_at_desc":
-        return (None if value is None else _cursor_time(value)), data["i"]
+    spec, value = _sort(sort), data.get("v")
+    if value is None:
+        if not spec.nullable:
+            raise InvalidCursor("no value")
+        return None, data["i"]
+    if spec.value_type is datetime:
+        return _cursor_time(value), data["i"]
+    if spec.value_type is bool:
+        if not isinstance(value, bool):
+            raise InvalidCursor("bad value")
+        return value, data["i"]
+    if spec.value_type is str:
+        if not isinstance(value, str) or len(value) > 1000 or "\x00" in value:
+            raise InvalidCursor("bad value")
+        return value, data["i"]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidCursor("bad score")
+        raise InvalidCursor("bad number")
     return float(value), data["i"]
 
 
 def _after(sort: str, value: Any, layers_id: str) -> Q:
-    """Rows strictly after (value, layers_id) in ``sort`` order."""
-    if sort == "score_asc":
-        return Q(organic_score__gt=value) | Q(organic_score=value, layers_id__gt=layers_id)
-    if sort == "scored_at_desc":
-        # NULL scored_at sorts last on both databases (nulls_last below).
-        if value is None:
-            return Q(scored_at__isnull=True, layers_id__lt=layers_id)
-        return (
-            Q(scored_at__lt=value)
-            | Q(scored_at=value, layers_id__lt=layers_id)
-            | Q(scored_at__isnull=True)
-        )
-    return Q(organic_score__lt=value) | Q(organic_score=value, layers_id__lt=layers_id)
+    """Rows strictly after (value, layers_id) in ``sort`` order; NULLs come last both ways
+    (``_ordering``), then by layers_id the same way."""
+    spec = _sort(sort)
+    name, way = spec.sort_on, "lt" if spec.descending else "gt"
+    if value is None:
+        return Q(**{f"{name}__isnull": True, f"layers_id__{way}": layers_id})
+    after = Q(**{f"{name}__{way}": value}) | Q(**{name: value, f"layers_id__{way}": layers_id})
+    if spec.nullable:
+        after |= Q(**{f"{name}__isnull": True})
+    return after
 
 
 def _ordering(sort: str) -> list:
-    if sort == "scored_at_desc":
-        return [F("scored_at").desc(nulls_last=True), "-layers_id"]
-    return list(SORTS.get(sort, SORTS["score_desc"])[1])
+    spec = _sort(sort)
+    if spec.nullable:  # NULLS LAST on both databases, both ways
+        first = F(spec.sort_on)
+        first = first.desc(nulls_last=True) if spec.descending else first.asc(nulls_last=True)
+    else:  # plain, so the (project, -organic_score, -layers_id) index still serves it
+        first = f"-{spec.sort_on}" if spec.descending else spec.sort_on
+    return [first, "-layers_id" if spec.descending else "layers_id"]
+
+
+def _with_sort_values(rows: QuerySet[AdsContent], window: str) -> QuerySet[AdsContent]:
+    """The values the table sorts on, and its figures for ``window``, joined in the same
+    query (one LEFT JOIN on the unique (ads_content, window): no query per row)."""
+    return rows.annotate(
+        shown_figures=FilteredRelation("figures", condition=Q(figures__window=window)),
+        sort_title=NullIf("title", Value("")),
+        sort_pool=NullIf("scoring_pool", Value("")),
+        sort_override=NullIf("override", Value("")),
+        sort_promoted=Case(
+            When(active_promotions=[], then=Value(False)),
+            default=Value(True),
+            output_field=BooleanField(),
+        ),
+        fig_as_of=F("shown_figures__as_of"),
+        fig_source=F("shown_figures__source"),
+        **{f"fig_{name}": F(f"shown_figures__{name}") for name in FIGURE_NAMES},
+    )
 
 
 def creative_queryset(
@@ -242,9 +307,14 @@ def creative_queryset(
     eligible: bool | None = None,
     min_score: float | None = None,
     watch: str = "",
-    sort: str = "score_desc",
+    sort: str = DEFAULT_SORT,
+    window: str = DEFAULT_WINDOW,
+    min_spend: float | None = None,
+    min_conversions: float | None = None,
 ) -> QuerySet[AdsContent]:
-    """A project's visible scored creatives, filtered and sorted (no per-row queries)."""
+    """A project's visible scored creatives with their figures for ``window``, filtered and
+    sorted (no per-row queries). A minimum spend or conversions keeps only creatives with
+    such a figure."""
     rows = AdsContent.objects.filter(project=project, is_gone=False)
     if pool:
         rows = rows.filter(scoring_pool=pool)
@@ -262,7 +332,89 @@ def creative_queryset(
         rows = rows.filter(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
     elif watch == "excluded_high":
         rows = rows.filter(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
+    rows = _with_sort_values(rows, window if window in FIGURE_WINDOWS else DEFAULT_WINDOW)
+    if min_spend is not None:
+        rows = rows.filter(fig_spend__gte=min_spend)
+    if min_conversions is not None:
+        rows = rows.filter(fig_conversions__gte=min_conversions)
     return rows.order_by(*_ordering(sort))
+
+
+def figure_window_of(address: str) -> str:
+    """The figures' window a creatives-table address names (``?window=``), else the default."""
+    window = (parse_qs(urlsplit(address).query).get("window") or [DEFAULT_WINDOW])[0]
+    return window if window in FIGURE_WINDOWS else DEFAULT_WINDOW
+
+
+def creative_table(*, project: Project, window: str) -> CreativeTable:
+    """The table's window and what it says of a creative without figures for it, from the
+    boards that feed them (``creatives.figures``): one query."""
+    label = FIGURE_WINDOW_LABELS.get(window, window)
+    if window == ROW_WINDOW:
+        return CreativeTable(
+            window=window,
+            window_label=label,
+            missing_short="no figures on its row",
+            missing_long=(
+                "Its ads-content row carries no performance figures (organicPerformance and "
+                "adPerformance are empty: never posted, or never promoted)."
+            ),
+        )
+    boards = latest_snapshots(
+        LeaderboardSnapshot.objects.filter(project=project, window=window, declined=False)
+    ).values_list("metric", "filters")
+    metrics, held = [], 0
+    for metric, filters in boards:
+        filters = filters if isinstance(filters, dict) else {}
+        if any(filters.get(name) for name in SUM_CHANGING_FILTERS):
+            continue
+        limit = filters.get("limit", API_DEFAULT_LIMIT)
+        held = max(held, limit if isinstance(limit, int) else API_DEFAULT_LIMIT)
+        if metric not in metrics:
+            metrics.append(metric)
+    if not metrics:
+        return CreativeTable(
+            window=window,
+            window_label=label,
+            missing_short="no board for this window",
+            missing_long=(
+                f"No leaderboard over {label} is stored for this project, so Layers has given "
+                f"no figures for this window yet; viewing its leaderboard fetches one."
+            ),
+        )
+    named = " or ".join(METRIC_LABELS.get(m, m) for m in sorted(metrics, key=_metric_order))
+    return CreativeTable(
+        window=window,
+        window_label=label,
+        missing_short=f"not in the top {held}",
+        missing_long=(
+            f"Not in the top {held} for this window: not among the top {held} by {named} over "
+            f"{label} in this project's stored leaderboards. Layers gives these figures only "
+            "for the creatives it ranks (eligible ones, unless a board includes ineligible)."
+        ),
+    )
+
+
+def _metric_order(metric: str) -> int:
+    return METRICS.index(metric) if metric in METRICS else len(METRICS)
+
+
+def attach_figures(rows: list[AdsContent], *, window: str) -> list[AdsContent]:
+    """Set the ``fig_*`` values ``creative_queryset`` joins on rows read another way (one
+    creative re-read after a change), in one query."""
+    found = {
+        figures.ads_content_id: figures
+        for figures in CreativeFigures.objects.filter(
+            ads_content_id__in=[row.pk for row in rows], window=window
+        )
+    }
+    for row in rows:
+        figures = found.get(row.pk)
+        row.fig_as_of = figures.as_of if figures else None
+        row.fig_source = figures.source if figures else None
+        for name in FIGURE_NAMES:
+            setattr(row, f"fig_{name}", getattr(figures, name) if figures else None)
+    return rows
 
 
 def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
@@ -271,8 +423,10 @@ def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
     last_change = OverrideAudit.objects.filter(
         ads_content=OuterRef("pk"), outcome=OverrideAudit.Outcome.SUCCEEDED
     ).order_by("-created_at", "-id")
+    full_name = Trim(Concat("user__first_name", Value(" "), "user__last_name"))
     return rows.select_related("project").annotate(
         local_set_by=Subquery(last_change.values("user__username")[:1]),
+        local_set_name=Subquery(last_change.annotate(name=full_name).values("name")[:1]),
         local_set_after=Subquery(last_change.values("after_override")[:1]),
         local_set_key=Subquery(last_change.values("response_set_by")[:1]),
         local_set_at=Subquery(last_change.values("created_at")[:1]),
@@ -281,7 +435,8 @@ def with_row_details(rows: QuerySet[AdsContent]) -> QuerySet[AdsContent]:
 
 def attach_local_authors(rows: list[AdsContent]) -> list[AdsContent]:
     """Set what ``with_row_details`` annotates (the last successful override made here: who,
-    what, the key prefix the API recorded, when) for a page of rows in one query.
+    by username and by full name, what, the key prefix the API recorded, when) for a page of
+    rows in one query.
 
     One plain query for the page instead of four correlated subqueries per row: the same
     answer, without the cost of compiling and running those subqueries for every page.
@@ -297,26 +452,52 @@ def attach_local_authors(rows: list[AdsContent]) -> list[AdsContent]:
             .values_list(
                 "ads_content_id",
                 "user__username",
+                "user__first_name",
+                "user__last_name",
                 "after_override",
                 "response_set_by",
                 "created_at",
             )
         )
-        for ads_content_id, username, after, key, at in audits:
+        for ads_content_id, username, first, last, after, key, at in audits:
+            name = f"{first or ''} {last or ''}".strip()
             latest.setdefault(
-                ads_content_id, {"by": username, "after": after, "key": key, "at": at}
+                ads_content_id,
+                {"by": username, "name": name, "after": after, "key": key, "at": at},
             )
     for row in rows:
         found = latest.get(row.pk, {})
         row.local_set_by = found.get("by")
+        row.local_set_name = found.get("name")
         row.local_set_after = found.get("after")
         row.local_set_key = found.get("key")
         row.local_set_at = found.get("at")
     return rows
 
 
-def attach_trends(rows: list[AdsContent]) -> list[AdsContent]:
-    """Set ``row.trend`` (the last scores, oldest first) for a page of rows in one query."""
+class Trend(list):
+    """A row's last observed scores, oldest first, and ``scale``: the (low, high) every trend
+    line of its table is drawn on (``layersadmin.templatetags.dashboard.sparkline``)."""
+
+    scale: tuple[float, float] | None = None
+
+
+def trend_scale(*, project: Project) -> tuple[float, float] | None:
+    """One scale for every trend line of a project's creatives table: the range of its visible
+    creatives' scores (one indexed MIN/MAX), the same for every page, filter and swapped row,
+    so lines compare across rows. A past score outside it is drawn at the edge."""
+    found = AdsContent.objects.filter(project=project, is_gone=False).aggregate(
+        low=Min("organic_score"), high=Max("organic_score")
+    )
+    if found["low"] is None or found["high"] is None:
+        return None
+    return float(found["low"]), float(found["high"])
+
+
+def attach_trends(
+    rows: list[AdsContent], *, scale: tuple[float, float] | None = None
+) -> list[AdsContent]:
+    """Set ``row.trend`` (the last scores, oldest first, on ``scale``) for rows in one query."""
     by_row: dict[int, list[float]] = {row.pk: [] for row in rows}
     if by_row:
         samples = (
@@ -327,7 +508,8 @@ def attach_trends(rows: list[AdsContent]) -> list[AdsContent]:
         for ads_content_id, score in samples:
             by_row[ads_content_id].append(score)
     for row in rows:
-        row.trend = by_row[row.pk][-SPARK_SAMPLES:] or [row.organic_score]
+        row.trend = Trend(by_row[row.pk][-SPARK_SAMPLES:] or [row.organic_score])
+        row.trend.scale = scale
     return rows
 
 
@@ -350,7 +532,7 @@ def creative_page(
     for row in page.items:
         row.project = project  # the page's own project, not joined on every row
     attach_local_authors(page.items)
-    attach_trends(page.items)
+    attach_trends(page.items, scale=trend_scale(project=project) if page.items else None)
     page.total = total
     return page
 
@@ -387,7 +569,7 @@ def creative_get(*, project: Project, ads_content_id: str) -> AdsContent:
 def creative_row(*, ads_content: AdsContent) -> AdsContent:
     """The creatives-table row for one creative, re-read after a change (with its trend)."""
     row = creative_get(project=ads_content.project, ads_content_id=ads_content.layers_id)
-    attach_trends([row])
+    attach_trends([row], scale=trend_scale(project=ads_content.project))
     return row
 
 
@@ -441,6 +623,7 @@ class LeaderboardRow:
     bar: float = 0.0  # percent of the leader's value
     movement: str = MOVE_NEW
     delta: int = 0
+    metric_change: float | None = None  # metric_value less the baseline's, when both known
     linked: bool = False
     project: Project | None = None
     snapshot: LeaderboardSnapshot | None = None
@@ -503,13 +686,19 @@ def _scale_bars(rows: list[LeaderboardRow]) -> None:
 
 
 def _movements(rows: list[LeaderboardRow], previous_items: Any | None) -> None:
+    """Rank movement and metric change of each row against the baseline's items."""
     if previous_items is None:  # nothing to compare with: no movement, not "all new"
         for row in rows:
-            row.movement, row.delta = MOVE_NONE, 0
+            row.movement, row.delta, row.metric_change = MOVE_NONE, 0, None
         return
-    before = {r.key: r.rank for r in leaderboard_rows(previous_items)}
+    before = {r.key: (r.rank, r.metric_value) for r in leaderboard_rows(previous_items)}
     for row in rows:
-        old = before.get(row.key)
+        old, old_value = before.get(row.key, (None, None))
+        row.metric_change = (
+            row.metric_value - old_value
+            if row.metric_value is not None and old_value is not None
+            else None
+        )
         if old is None:
             row.movement, row.delta = MOVE_NEW, 0
         elif old > row.rank:
@@ -518,6 +707,31 @@ def _movements(rows: list[LeaderboardRow], previous_items: Any | None) -> None:
             row.movement, row.delta = MOVE_DOWN, row.rank - old
         else:
             row.movement, row.delta = MOVE_SAME, 0
+
+
+def leaderboard_baseline(
+    *, snapshot: LeaderboardSnapshot, baseline: str = DEFAULT_BASELINE, now: datetime | None = None
+) -> LeaderboardSnapshot | None:
+    """The snapshot a board's movement is measured against (``vocabulary.BASELINES``).
+
+    ``previous``: the one stored just before ``snapshot``. ``24h`` / ``7d``: the newest snapshot
+    of the same board (project, metric, window, filters) fetched at or before that long before
+    ``now``. Always older than ``snapshot`` (a board not refreshed for a day is not compared
+    with itself), and None when nothing that old is stored.
+    """
+    older = LeaderboardSnapshot.objects.filter(
+        project_id=snapshot.project_id,
+        metric=snapshot.metric,
+        window=snapshot.window,
+        filters_key=snapshot.filters_key,
+    ).filter(
+        Q(fetched_at__lt=snapshot.fetched_at)
+        | Q(fetched_at=snapshot.fetched_at, pk__lt=snapshot.pk)
+    )
+    age = BASELINE_AGES.get(baseline)
+    if age is not None:
+        older = older.filter(fetched_at__lte=(now or timezone.now()) - age)
+    return older.order_by("-fetched_at", "-id").first()
 
 
 @dataclass
@@ -529,6 +743,7 @@ class Leaderboard:
     # A refresh that finds nothing new stores nothing, so the sync's own leaderboards may be
     # confirmed later than they were fetched: the project's last good sync says when.
     confirmed_at: datetime | None = None
+    baseline: str = DEFAULT_BASELINE  # what ``previous`` is (vocabulary.BASELINES)
 
 
 def latest_snapshots(queryset: QuerySet[LeaderboardSnapshot]) -> QuerySet[LeaderboardSnapshot]:
@@ -571,8 +786,12 @@ def leaderboard_get(
     platforms: list[str] | None = None,
     limit: int = 25,
     include_ineligible: bool = False,
+    baseline: str = DEFAULT_BASELINE,
+    now: datetime | None = None,
 ) -> Leaderboard:
-    """The stored leaderboard for these controls, with rank movement against the one before.
+    """The stored leaderboard for these controls, with rank movement and metric change against
+    ``baseline`` (the snapshot before it, or the board as stored 24 hours or 7 days before
+    ``now``: ``leaderboard_baseline``).
 
     A top-N list is a prefix of any longer list with the same filters, so a request for 10
     rows is served from the newest snapshot of 10 *or more* rows (the sync stores 25).
@@ -594,13 +813,19 @@ def leaderboard_get(
             best = candidate
     if best is None:
         return Leaderboard(snapshot=None, previous=None, limit=limit)
-    latest_two = list(
-        LeaderboardSnapshot.objects.filter(
-            project=project, metric=metric, window=window, filters_key=best.filters_key
-        ).order_by("-fetched_at", "-id")[:2]
-    )
-    snapshot = latest_two[0]
-    previous = latest_two[1] if len(latest_two) > 1 else None
+    if baseline not in BASELINES:
+        baseline = DEFAULT_BASELINE
+    if baseline == DEFAULT_BASELINE:  # the board and the one before it, in one query
+        latest_two = list(
+            LeaderboardSnapshot.objects.filter(
+                project=project, metric=metric, window=window, filters_key=best.filters_key
+            ).order_by("-fetched_at", "-id")[:2]
+        )
+        snapshot = latest_two[0]
+        previous = latest_two[1] if len(latest_two) > 1 else None
+    else:
+        snapshot = LeaderboardSnapshot.objects.get(pk=best.pk)
+        previous = leaderboard_baseline(snapshot=snapshot, baseline=baseline, now=now)
     rows = leaderboard_rows(snapshot.items)[:limit]
     _movements(rows, previous.items if previous else None)
     _scale_bars(rows)
@@ -611,7 +836,12 @@ def leaderboard_get(
     if synced_board and synced_at and synced_at - snapshot.fetched_at > timedelta(minutes=1):
         confirmed_at = synced_at
     return Leaderboard(
-        snapshot=snapshot, previous=previous, rows=rows, limit=limit, confirmed_at=confirmed_at
+        snapshot=snapshot,
+        previous=previous,
+        rows=rows,
+        limit=limit,
+        confirmed_at=confirmed_at,
+        baseline=baseline,
     )
 
 

@@ -20,9 +20,13 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from creatives.counts import project_counts_refresh
+from creatives.figures import creative_figures_from_boards
 from creatives.mapping import ads_content_fields_from_api, leaderboard_fields_from_api
 from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit, ScoreSample
 from creatives.notes import NOTE_MAX_LENGTH, note_length, note_normalise, note_too_long_message
+from creatives.vocabulary import ARCHIVED_REFUSED, NOTHING_TO_CLEAR
+from creatives.vocabulary import METRICS as METRICS
+from creatives.vocabulary import WINDOWS as WINDOWS
 from layersadmin.layers import (
     LayersAPIError,
     LayersClient,
@@ -44,6 +48,25 @@ class OverrideInProgress(LayersError):
     """Another change to this creative is still waiting for the API's answer."""
 
     code = "OVERRIDE_IN_PROGRESS"
+
+
+class OverrideRefused(LayersError):
+    """Refused before anything was sent (or by the API for a reason we can name): nothing
+    changed, and sending it again would not help."""
+
+    code = "OVERRIDE_REFUSED"
+
+
+class ProjectArchived(OverrideRefused):
+    """The creative's project is archived: its overrides are locked (seed 003)."""
+
+    code = "PROJECT_ARCHIVED"
+
+
+class NothingToClear(OverrideRefused):
+    """A clear of a creative with no override: nothing to send, nothing to audit."""
+
+    code = "NOTHING_TO_CLEAR"
 
 
 @dataclass
@@ -88,6 +111,12 @@ def creative_override_set(
 ) -> OverrideResult:
     """Include, exclude or clear (``override=""``) a creative through the API, with an audit.
 
+    Refused before anything is written or sent (``OverrideRefused``): a project stored as
+    archived (``ProjectArchived``; seed 003), and a clear when no override is set
+    (``NothingToClear``: a "none -> none" change is not one, so it leaves no audit entry). An
+    archived project the API names (409 CONFLICT with ``details.status`` "archived") is stored
+    as archived and raised as ``ProjectArchived`` too (its audit entry says failed).
+
     Every outcome is named:
 
     1. The audit entry is written first (outcome pending), so an interrupted request still
@@ -104,18 +133,22 @@ def creative_override_set(
     5. The row is stored from the API's answer, which may name the creative in another id
        form (``same_id``).
 
-    Raises ValidationError (bad input), OverrideInProgress, CustomerMismatch, LayersBusy,
-    LayersAPIError (refused: the row is unchanged) or LayersOutcomeUnknown /
+    Raises ValidationError (bad input), OverrideRefused, OverrideInProgress, CustomerMismatch,
+    LayersBusy, LayersAPIError (refused: the row is unchanged) or LayersOutcomeUnknown /
     LayersUnavailable (no answer).
     """
     override, note = override_validate(override=override, note=note)
     project = ads_content.project
+    if project.is_archived:
+        raise ProjectArchived(ARCHIVED_REFUSED)
 
     with transaction.atomic():
         row = AdsContent.objects.select_for_update().get(pk=ads_content.pk)
         previous = _same_operation(row, form_token=form_token, override=override, note=note)
         if previous is not None and previous.outcome == OverrideAudit.Outcome.SUCCEEDED:
             return OverrideResult(ads_content=row, audit=previous, replayed=True)
+        if not override and not row.override:
+            raise NothingToClear(NOTHING_TO_CLEAR)
         idempotency_key = previous.idempotency_key if previous else str(uuid.uuid4())
         in_flight = OverrideAudit.objects.filter(
             ads_content=row,
@@ -158,6 +191,16 @@ def creative_override_set(
         raise
     except LayersError as exc:
         _audit_finish(audit, OverrideAudit.Outcome.FAILED, exc)
+        if _names_archived(exc):
+            # Archived upstream since our last sync: stored as the API says, refused as such.
+            Project.objects.filter(pk=project.pk).update(status=Project.Status.ARCHIVED)
+            raise ProjectArchived(
+                ARCHIVED_REFUSED,
+                status=exc.status,
+                code=exc.code,  # the API's, as the audit entry records it
+                request_id=exc.request_id,
+                details=exc.details,
+            ) from exc
         raise
 
     fields = ads_content_fields_from_api(data)
@@ -203,6 +246,17 @@ def creative_override_set(
             ]
         )
     return OverrideResult(ads_content=row, audit=audit)
+
+
+def _names_archived(exc: LayersError) -> bool:
+    """The API refused because the project is archived: 409 CONFLICT whose details name the
+    project's status (the code and details, never the message text)."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    return (
+        isinstance(exc, LayersAPIError)
+        and exc.code == "CONFLICT"
+        and details.get("status") == Project.Status.ARCHIVED
+    )
 
 
 def _same_operation(
@@ -332,8 +386,7 @@ def _leaderboard_display(project: Project) -> dict[str, tuple[str, str]]:
 
 # --- leaderboards -------------------------------------------------------------------------------
 
-METRICS = ("views", "engagement_rate", "conversions", "roas", "watch_time_ms")
-WINDOWS = ("7d", "30d", "90d")
+# METRICS and WINDOWS are named in creatives.vocabulary (imported above, kept importable here).
 
 
 def leaderboard_configured() -> list[tuple[str, str]]:
@@ -419,7 +472,8 @@ def leaderboard_store(
 ) -> tuple[LeaderboardSnapshot, bool]:
     """Store a snapshot when the answer differs from the newest one; snapshots are history,
     appended, never updated or marked gone. Returns ``(snapshot, created)``: an unchanged
-    answer stores nothing (a no-change sync writes no rows) and returns the newest."""
+    answer stores nothing (a no-change sync writes no rows) and returns the newest. A stored
+    one derives its window's figures again (``creatives.figures``: newest board wins)."""
     latest = _latest_snapshot(project, metric=metric, window=window, key=filters_key(filters))
     if answer.declined is not None:
         exc = answer.declined
@@ -437,6 +491,8 @@ def leaderboard_store(
         if latest is not None and latest.items == fields["items"] and not latest.declined:
             return latest, False
     snapshot = _snapshot_create(project, metric=metric, window=window, filters=filters, **fields)
+    # The figures of the window's creatives follow their boards (creatives.figures).
+    creative_figures_from_boards(project=project, window=window)
     return snapshot, True
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from creatives import views
+from creatives import review_views, views
 
 project = "projects/<str:project_id>/"
 
@@ -33,5 +33,18 @@ urlpatterns = [
         f"{project}creatives/<str:ads_content_id>/override/",
         views.creative_override,
         name="creative_override",
+    ),
+    # Content review (creatives/review_views.py).
+    path("review/", review_views.agency_review_queue, name="agency_review_queue"),
+    path(f"{project}review/", review_views.project_review_queue, name="project_review_queue"),
+    path(
+        f"{project}content/<str:container_id>/approve/",
+        review_views.content_approve_view,
+        name="content_approve",
+    ),
+    path(
+        f"{project}content/<str:container_id>/reject/",
+        review_views.content_reject_view,
+        name="content_reject",
     ),
 ]

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from creatives.demand import leaderboard_agency_show, leaderboard_refresh_now, leaderboard_show
 from creatives.forms import (
@@ -37,6 +38,7 @@ from creatives.models import AdsContent
 from creatives.selectors import (
     WATCHLISTS,
     SourceMixes,
+    attach_figures,
     container_choices,
     container_page,
     creative_get,
@@ -45,6 +47,8 @@ from creatives.selectors import (
     creative_pools,
     creative_queryset,
     creative_row,
+    creative_table,
+    figure_window_of,
     leaderboard_agency,
     leaderboard_get,
     leaderboard_query,
@@ -58,9 +62,12 @@ from creatives.selectors import (
 )
 from creatives.services import (
     OverrideInProgress,
+    OverrideRefused,
     creative_override_set,
     leaderboard_filters,
 )
+from creatives.table import export_header, export_line, table_headers
+from creatives.vocabulary import BASELINES, DEFAULT_BASELINE
 from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants_fragment
 from layersadmin.layers import (
     CustomerMismatch,
@@ -156,34 +163,56 @@ def _creative_filters(request: HtmxHttpRequest, project: Project) -> CreativeFil
 @require_GET
 @login_required
 def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
+    """The scored creatives with their figures for one window, filtered and sorted by the
+    form; the address bar carries the filters in use, no empty parameter (``form.query``)."""
     project = project_for_user(request.user, project_id)
     with project_timezone(project):
         form = _creative_filters(request, project)
+        query = form.query()
+        url = f"{request.path}?{query}" if query else request.path
+        if not request.htmx and not form.problems and _has_empty(request):
+            return redirect(url)  # a plain form's submit names every field, empty or not
         loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
+        selector_kwargs = form.selector_kwargs()
         page = creative_page(
             project=project,
             cursor=form.values()["cursor"] or None,
             with_total=not loading_more,
-            **form.selector_kwargs(),
+            **selector_kwargs,
         )
         if loading_more and form.ignored("cursor"):
             page.items, page.next_cursor = [], None
-        query = _query_without(request, "cursor")
         counts = {} if loading_more else watchlist_counts(project=project)
+        table = creative_table(project=project, window=selector_kwargs["window"])
+        table.headers = table_headers(
+            sort=selector_kwargs["sort"],
+            query=lambda sort: form.query(sort=sort),
+        )
         context = {
             "project": project,
             "tab": "creatives",
             "form": form,
             "problems": form.problems,
             "page": page,
+            "table": table,
+            "ratio_defaults": form.ratio_defaults(),
             "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
             "watch": form.values()["watch"],
             "can_override": request.user.has_perm(CHANGE_OVERRIDE),
-            "return_to": f"{request.path}?{query}" if query else request.path,
+            "return_to": url,
             "export_query": query,
         }
         fragment = "page" if loading_more else "results"
-        return render_htmx(request, "creatives/creative_list.html", context, fragment=fragment)
+        if request.htmx and request.htmx.target == "creative-listing":
+            fragment = "listing"  # a sort header: the controls show the new sort too
+        response = render_htmx(request, "creatives/creative_list.html", context, fragment=fragment)
+        if wants_fragment(request) and not loading_more:
+            push_url(response, url)  # the address bar without empty parameters
+        return response
+
+
+def _has_empty(request: HtmxHttpRequest) -> bool:
+    return any(value == "" for _name, values in request.GET.lists() for value in values)
 
 
 def _csv_cell(value: Any) -> Any:
@@ -216,47 +245,18 @@ def _local(moment: dt.datetime | None, project: Project) -> str:
 @require_GET
 @login_required
 def creative_export(request: HtmxHttpRequest, project_id: str) -> StreamingHttpResponse:
-    """The creatives table as filtered (every page), as CSV; times in the project's zone."""
+    """The creatives table as shown (same filters, window and sort; every page), as CSV:
+    the columns of ``creatives.table``, numbers as given, times in the project's zone."""
     project = project_for_user(request.user, project_id)
     form = _creative_filters(request, project)
     rows = creative_queryset(project=project, **form.selector_kwargs())
+    zone = project_zone(project)
 
     def lines() -> Iterator[list[Any]]:
         for row in rows.iterator(chunk_size=1000):
-            promotions = row.active_promotions if isinstance(row.active_promotions, list) else []
-            yield [
-                row.layers_id,
-                row.title,
-                row.source_type,
-                row.scoring_pool,
-                row.organic_score,
-                "yes" if row.is_eligible else "no",
-                row.eligibility_reason,
-                row.override,
-                row.override_note,
-                row.override_set_by,
-                _local(row.override_set_at, project),
-                " ".join(
-                    str(p.get("platform", "")) for p in promotions if isinstance(p, dict)
-                ).strip(),
-                _local(row.scored_at, project),
-            ]
+            yield export_line(row, zone)
 
-    header = [
-        "adsContentId",
-        "title",
-        "sourceType",
-        "scoringPool",
-        "organicScore",
-        "eligible",
-        "eligibilityReason",
-        "override",
-        "overrideNote",
-        "overrideSetBy",
-        "overrideSetAt",
-        "activePromotions",
-        "scoredAt",
-    ]
+    header = export_header()  # the table's columns (creatives.table), in its order
     response = StreamingHttpResponse(_csv_stream(header, lines()), content_type="text/csv")
     name = _filename("creatives", project.name or project.layers_id)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -331,6 +331,9 @@ def _override_apply(form: OverrideForm, creative: AdsContent, user) -> tuple[int
         )
     except ValidationError as exc:
         return 422, "", " ".join(m for ms in exc.message_dict.values() for m in ms)
+    except OverrideRefused as exc:  # archived, or nothing to clear: plain words, not a code
+        seen = f" (Layers request {exc.request_id})" if exc.request_id else ""
+        return 409, "", f"{exc.message}{seen}"
     except (OverrideInProgress, CustomerMismatch) as exc:
         return 409, "", f"Nothing was changed: {_error_text(exc)}"
     except LayersBusy as exc:  # the rate budget would keep this person waiting too long
@@ -362,16 +365,25 @@ def creative_override(
     htmx gets the row (or the detail page's panel) back, re-read from the database: changed on
     success, unchanged with the reason on failure. Without JavaScript: a message and a
     redirect back to where the form was.
+
+    An exclusion is sent only once confirmed (``confirmed=exclude``: the dialog app.js opens,
+    or the confirmation step rendered here for a form sent without it: a page without
+    JavaScript, the fragment with its dialog open for htmx); the note typed is kept.
     """
     project = project_for_user(request.user, project_id)
     creative = _creative_or_404(project, ads_content_id)
     if not request.user.has_perm(CHANGE_OVERRIDE):
         raise PermissionDenied("You may not change overrides.")
     form = OverrideForm(request.POST)
-    status, done, error = _override_apply(form, creative, request.user)
-
     default_next = reverse("creative_list", kwargs={"project_id": project.layers_id})
     return_to = _safe_next(request, request.POST.get("next", "")[:2000], default_next)
+    panel = request.POST.get("fragment") == "panel"
+    if form.is_valid() and form.needs_confirmation() and not project.is_archived:
+        return _exclude_confirmation(request, project, creative, form, return_to, panel)
+    status, done, error = _override_apply(form, creative, request.user)
+    if status == 409:  # Layers may have named the project archived: show it locked now
+        project.refresh_from_db(fields=["status"])
+
     if not wants_fragment(request):
         if error:
             messages.error(request, f"{creative.title or creative.layers_id}: {error}")
@@ -379,33 +391,85 @@ def creative_override(
             messages.success(request, f"{creative.title or creative.layers_id}: {done}")
         return HttpResponseRedirect(return_to)
 
-    panel = request.POST.get("fragment") == "panel"
+    # Keep what was typed when the change did not go through.
+    note_value = request.POST.get("note", "")[:2000] if error else ""
+    return _override_fragment(
+        request,
+        project,
+        creative,
+        panel=panel,
+        status=status,
+        return_to=return_to,
+        done=done,
+        error=error,
+        flash=True,
+        note_value=note_value,
+    )
+
+
+def _override_fragment(
+    request: HtmxHttpRequest,
+    project: Project,
+    creative: AdsContent,
+    *,
+    panel: bool,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    """The table row (or the detail page's override panel) of one creative, re-read."""
     with project_timezone(project):
         try:
             row = creative_row(ads_content=creative)
         except AdsContent.DoesNotExist:  # the sync found it gone meanwhile
             raise Http404("No such creative.") from None
-        context = {
-            "project": project,
-            "row": row,
-            "creative": row,
-            "can_override": True,
-            "return_to": return_to,
-            "done": done,
-            "error": error,
-            "flash": True,
-            # Keep what was typed when the change did not go through.
-            "note_value": request.POST.get("note", "")[:2000] if error else "",
-        }
+        context = {"project": project, "row": row, "creative": row, "can_override": True, **extra}
         if panel:
             context["history"] = override_history(ads_content=row)
             context["fragment_name"] = "panel"
             template = "creatives/creative_detail.html"
         else:
+            # The row's figures for the window of the page the override was made on.
+            window = figure_window_of(str(extra.get("return_to") or ""))
+            attach_figures([row], window=window)
+            context["table"] = creative_table(project=project, window=window)
             template = "creatives/creative_list.html"
         return render_htmx(
             request, template, context, fragment="panel" if panel else "row", status=status
         )
+
+
+def _exclude_confirmation(
+    request: HtmxHttpRequest,
+    project: Project,
+    creative: AdsContent,
+    form: OverrideForm,
+    return_to: str,
+    panel: bool,
+) -> HttpResponse:
+    """Ask before excluding: nothing is sent. htmx gets the row or panel with the dialog open;
+    a plain POST gets a page with the same question and a form that sends it confirmed."""
+    note = request.POST.get("note", "")[:2000]
+    if wants_fragment(request):
+        return _override_fragment(
+            request,
+            project,
+            creative,
+            panel=panel,
+            return_to=return_to,
+            note_value=note,
+            confirm_exclude=True,
+        )
+    with project_timezone(project):
+        context = {
+            "project": project,
+            "tab": "creatives",
+            "creative": creative,
+            "note_value": note,
+            "form_token": form.cleaned_data["form_token"],
+            "return_to": return_to,
+            "fragment_name": "panel" if panel else "row",
+        }
+        return render_htmx(request, "creatives/override_confirm.html", context, fragment=None)
 
 
 # --- leaderboards -------------------------------------------------------------------------------
@@ -415,13 +479,19 @@ def _leaderboard_context(
     project: Project, form: LeaderboardForm, *, fetch: bool = True, **extra: Any
 ) -> dict[str, Any]:
     controls = form.service_kwargs()
-    shown = leaderboard_show(project=project, fetch=fetch and not form.problems, **controls)
+    baseline = form.baseline_choice()
+    shown = leaderboard_show(
+        project=project, fetch=fetch and not form.problems, baseline=baseline, **controls
+    )
     filters = leaderboard_filters(
         source_types=controls["source_types"],
         platforms=controls["platforms"],
         limit=controls["limit"],
         include_ineligible=controls["include_ineligible"],
     )
+    query = leaderboard_query(metric=controls["metric"], window=controls["window"], filters=filters)
+    if baseline != DEFAULT_BASELINE:  # the page's own control rides along (export, redirect)
+        query = f"{query}&{urlencode({'baseline': baseline})}"
     return {
         "project": project,
         "tab": "leaderboard",
@@ -432,9 +502,9 @@ def _leaderboard_context(
         "mixes": _mix_labels(shown.mixes),
         "metric": controls["metric"],
         "controls": controls,
-        "query": leaderboard_query(
-            metric=controls["metric"], window=controls["window"], filters=filters
-        ),
+        "baseline": baseline,
+        "baseline_label": BASELINES[baseline],
+        "query": query,
         **extra,
     }
 
@@ -570,7 +640,7 @@ def leaderboard_export(request: HtmxHttpRequest, project_id: str) -> HttpRespons
     project = project_for_user(request.user, project_id)
     form = LeaderboardForm(request.GET)
     controls = form.service_kwargs()
-    board = leaderboard_get(project=project, **controls)
+    board = leaderboard_get(project=project, baseline=form.baseline_choice(), **controls)
     response = HttpResponse(
         "".join(
             _csv_stream(LEADERBOARD_HEADER, _leaderboard_csv_rows(board.rows, controls["metric"]))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 
 RENEWED_KEY = "_renewed"  # when this session was last renewed (a Unix time)
@@ -43,3 +45,29 @@ class IdleSessionMiddleware:
         if not isinstance(renewed, int | float) or now - renewed >= renew_interval():
             session[RENEWED_KEY] = now
         return response
+
+
+def layers_api_origin() -> str:
+    """``scheme://host[:port]`` of ``LAYERS_API_BASE_URL`` (no path, no credentials), or ""."""
+    parts = urlsplit(settings.LAYERS_API_BASE_URL or "")
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if parts.scheme and host else ""
+
+
+class LayersCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the Layers API's origin allowed in ``img-src`` and
+    ``media-src``: the API serves the previews and thumbnails (the sandbox does, on whatever
+    port the demo or a test gave it). The origin is read from ``LAYERS_API_BASE_URL`` at
+    each response, so the policy follows the setting wherever it is changed; it is not in
+    ``CONTENT_SECURITY_POLICY``, which is read once at start-up."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        origin = layers_api_origin()
+        if report_only or not origin:
+            return parts
+        update = {key: list(value) for key, value in (parts.update or {}).items()}
+        for directive in ("img-src", "media-src"):
+            update.setdefault(directive, []).append(origin)
+        parts.update = update
+        return parts

@@ -77,7 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, adding the Layers API's origin (LAYERS_API_BASE_URL) for images and media.
+    "layersadmin.middleware.LayersCSPMiddleware",
     # django-axes must be last: it turns a lockout raised during authentication into a page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -302,15 +303,15 @@ if _proxy_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
 
 # Content-Security-Policy (django-csp): no inline script or style anywhere; images may come
-# from the Layers API's own host (the sandbox serves its previews) and any HTTPS media host.
-_api_origin = "/".join(LAYERS_API_BASE_URL.split("/")[:3])
+# from any HTTPS media host and from the Layers API's own host (the sandbox serves its
+# previews over HTTP), which LayersCSPMiddleware adds from LAYERS_API_BASE_URL per response.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "https:", _api_origin],
-        "media-src": ["'self'", "https:", _api_origin],
+        "img-src": ["'self'", "data:", "https:"],
+        "media-src": ["'self'", "https:"],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

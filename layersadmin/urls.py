@@ -27,6 +27,7 @@ admin.site.index_title = "Layers cache and actions"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Admin pages of models that moved app: the old addresses redirect (bookmarks keep working).

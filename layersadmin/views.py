@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from django.db import DatabaseError, connection
-from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from layersadmin import __version__
@@ -22,6 +29,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok", "version": __version__})
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """``/favicon.ico``, which browsers ask for on their own (admin pages, files opened
+    directly): the SVG icon that ``base.html`` links. A temporary redirect, because its
+    static address changes with its content in production (hashed file names)."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
 
 
 # Admin pages whose model moved to another app: the old address, the app it lives in now.

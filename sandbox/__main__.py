@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from .dialects import DIALECTS
-from .server import DEFAULT_NOW, SandboxServer
+from .server import SandboxServer
+from .util import parse_iso
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-rate", type=float, default=0.0, help="0..1, share of /v1 requests that fail"
     )
     ap.add_argument("--latency-ms", type=int, default=0, help="added to every /v1 request")
-    ap.add_argument("--now", default=DEFAULT_NOW, help="start of the virtual clock (ISO-8601)")
+    ap.add_argument(
+        "--now",
+        default=None,
+        help="pin the virtual clock: start it at this ISO-8601 time and move it only on "
+        "/_sandbox/advance (default: the wall clock, followed while it runs)",
+    )
     ap.add_argument(
         "--api-key", default=None, help="fix the main key (default: derived from the seed)"
     )
@@ -45,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.fault_rate <= 1.0:
         print("--fault-rate must be between 0 and 1", file=sys.stderr)
         return 2
+    if args.now is not None:
+        try:
+            parse_iso(args.now)
+        except ValueError as e:
+            print(f"--now: {e}", file=sys.stderr)
+            return 2
     srv = SandboxServer(
         seed=args.seed,
         projects=args.projects,
@@ -62,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Layers Partner API sandbox")
     print(f"  base URL : {srv.base_url}")
     print(f"  control  : {srv.root_url}/_sandbox/  (advance, reset, faults, state, info)")
-    print(f"  clock    : {args.now}   seed {args.seed}   tier {args.tier}   dialect {args.dialect}")
+    clock = f"{srv.now_text} (real time)" if srv.realtime else f"{srv.now_text} (pinned)"
+    print(f"  clock    : {clock}   seed {args.seed}   tier {args.tier}   dialect {args.dialect}")
     print("  API keys :")
     for label, key in srv.keys.items():
         print(f"    {label:<15} {key}")

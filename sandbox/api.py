@@ -512,6 +512,124 @@ def content_get(ctx: Ctx):
     return 200, render_container(ctx, c, c.detail()), {}
 
 
+# --------------------------------------------------------------------------- approval (8.5)
+REVIEW_TEXT_MAX = 1024
+
+
+def _review_length(ctx: Ctx, text: str) -> int:
+    """Length of a note or reason: code points, or UTF-16 units where the dialect says so."""
+    if ctx.dialect.review_length_utf16:
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
+
+
+def _review_body(ctx: Ctx, field: str, required: bool) -> str | None:
+    """The body's ``note`` (optional) or ``reason`` (required, 1-1024); nothing else allowed."""
+    status = ctx.dialect.review_body_status
+    if not ctx.body or not ctx.body.strip():
+        body: object = {}
+    else:
+        try:
+            body = json.loads(ctx.body)
+        except (ValueError, UnicodeDecodeError):
+            raise validation("Request body is not valid JSON.", None, status) from None
+    if not isinstance(body, dict):
+        raise validation("Request body must be a JSON object.", None, status)
+    extra = sorted(set(body) - {field})
+    if extra:
+        raise validation(f"Unknown field {extra[0]!r}.", extra[0], status)
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise validation(
+                f"{field} is required (1-{REVIEW_TEXT_MAX} characters).", field, status
+            )
+        return None
+    if not isinstance(value, str):
+        raise validation(f"{field} must be a string.", field, status)
+    length = _review_length(ctx, value)
+    if (required and (length < 1 or not value.strip())) or length > REVIEW_TEXT_MAX:
+        lo = 1 if required else 0
+        raise validation(
+            f"{field} must be {lo}-{REVIEW_TEXT_MAX} characters (got {length}).", field, status
+        )
+    return value
+
+
+def _review_target(ctx: Ctx) -> Container:
+    c = ctx.store.get_container(ctx.key.org_id, ctx.params["content_id"])
+    if c is None:
+        raise not_found("Content")
+    return c
+
+
+def _review_conflict(c: Container, action: str) -> ApiError:
+    state = c.approval
+    if state == "not_required":
+        why = "this container does not require approval"
+    elif state == "approved":
+        why = "it is already approved; an approval cannot be undone"
+    else:
+        why = f"it is already {state}"
+    return ApiError(
+        409,
+        "CONFLICT",
+        f"Cannot {action} content {c.id}: {why}.",
+        {"approvalStatus": state, "containerId": c.id},
+    )
+
+
+def _review_answer_head(ctx: Ctx, c: Container) -> dict:
+    d = ctx.dialect
+    return {"id": bare(c.id) if d.review_answer_bare_id else c.id}
+
+
+def _reviewer(ctx: Ctx) -> str:
+    return ctx.key.id if ctx.dialect.reviewer_is_key_id else "api_key_" + bare(ctx.key.id)
+
+
+def content_approve(ctx: Ctx):
+    """POST /content/{id}/approve: pending -> approved; promotes scheduled posts waiting."""
+    c = _review_target(ctx)
+    note = _review_body(ctx, "note", required=False)
+    if c.approval != "pending":
+        raise _review_conflict(c, "approve")
+    now = iso(ctx.store.now)
+    posts, outcome = c.blocked_posts()
+    c.approval = "approved"
+    c.review = {"approvedAt": now, "approvedBy": _reviewer(ctx), "note": note}
+    c._row = None
+    answer = {
+        **_review_answer_head(ctx, c),
+        "approvalStatus": "approved",
+        "approvedAt": now,
+        "approvedBy": c.review["approvedBy"],
+    }
+    if posts or ctx.dialect.promotion_always:
+        answer["pendingSchedulePromotion"] = {"status": outcome, "scheduledPostIds": posts}
+    return 200, render_container(ctx, c, answer), {}
+
+
+def content_reject(ctx: Ctx):
+    """POST /content/{id}/reject: pending -> rejected, with the reason (REFERENCE 7.3, 8.5)."""
+    c = _review_target(ctx)
+    reason = _review_body(ctx, "reason", required=True)
+    if c.approval != "pending":
+        raise _review_conflict(c, "reject")
+    now = iso(ctx.store.now)
+    c.approval = "rejected"
+    c.review = {"rejectedAt": now, "rejectedBy": _reviewer(ctx), "reason": reason}
+    c._row = None
+    answer = {
+        **_review_answer_head(ctx, c),
+        "approvalStatus": "rejected",
+        "rejectedAt": now,
+        "rejectedBy": c.review["rejectedBy"],
+        "reason": reason,
+    }
+    return 200, render_container(ctx, c, answer), {}
+
+
 # --------------------------------------------------------------------------- ads-content
 ADS_SORTS = ("score_desc", "score_asc", "scored_at_desc")
 
@@ -801,6 +919,14 @@ ROUTES = [
     ("DELETE", rf"^/v1/projects/{_ID}$", project_delete, "projects:write", ("project_id",)),
     ("GET", rf"^/v1/projects/{_ID}/content$", content_list, "content:read", ("project_id",)),
     ("GET", rf"^/v1/content/{_ID}$", content_get, "content:read", ("content_id",)),
+    (
+        "POST",
+        rf"^/v1/content/{_ID}/approve$",
+        content_approve,
+        "content:approve",
+        ("content_id",),
+    ),
+    ("POST", rf"^/v1/content/{_ID}/reject$", content_reject, "content:approve", ("content_id",)),
     (
         "GET",
         rf"^/v1/projects/{_ID}/ads-content$",

@@ -30,6 +30,7 @@ ALL_SCOPES = (
     "projects:write",
     "content:read",
     "content:write",
+    "content:approve",
     "metrics:read",
     "ads:read",
     "ads:write",
@@ -105,6 +106,7 @@ class Container:
         "title",
         "colour",
         "media",
+        "review",
         "_row",
     )
 
@@ -115,6 +117,22 @@ class Container:
 
     def key(self) -> tuple[int, str]:
         return (self.created, self.id)
+
+    def blocked_posts(self) -> tuple[list[str], str]:
+        """Scheduled posts waiting for this container's approval (REFERENCE 7.3: scheduling a
+        pending container under a review policy blocks it) and how their promotion goes:
+        ``(ids, "ok"|"failed")``. Derived from the id: about a quarter of containers have
+        two posts waiting, a sixteenth one whose promotion fails; the rest none."""
+        h = hashlib.sha256(f"{self.id}:scheduled".encode()).hexdigest()
+        pick = int(h[:2], 16)
+        if pick < 64:
+            count, status = 2, "ok"
+        elif pick < 80:
+            count, status = 1, "failed"
+        else:
+            return [], "ok"
+        ids = [f"sp_{h[2 + 26 * i : 28 + 26 * i].upper()}" for i in range(count)]
+        return ids, status
 
     def _base(self) -> str:
         return f"{self.media}/{self.project_id}/{self.id}"

@@ -75,6 +75,8 @@ TIMESTAMP_KEYS = frozenset(
         "startedAt",
         "occurredAt",
         "archivedAt",
+        "approvedAt",
+        "rejectedAt",
     }
 )
 OPAQUE_KEYS = frozenset({"metadata"})
@@ -133,6 +135,12 @@ class Dialect:
     paid_metric_needs_paid_source: bool  # paid metric 422 unless sourceType ⊆ {container, manual}
     reference_only_params_refused: bool  # params only REFERENCE names -> 422
     ads_content_max_limit: int
+    # --- content review (REFERENCE 8.5: approve / reject)
+    review_body_status: int  # approve/reject body errors (8.5 says 422; C12: 400 elsewhere)
+    review_length_utf16: bool  # note/reason length in UTF-16 units (else code points)
+    review_answer_bare_id: bool  # the answer's id: bare uuid (else cnt_<uuid>)
+    reviewer_is_key_id: bool  # approvedBy/rejectedBy: key_<uuid> (else api_key_<uuid>)
+    promotion_always: bool  # pendingSchedulePromotion on every approve (else only if posts)
 
     # ------------------------------------------------------------------ helpers
     def page(self, items: list, next_cursor: str | None) -> dict:
@@ -187,6 +195,11 @@ SEED = Dialect(
     paid_metric_needs_paid_source=False,
     reference_only_params_refused=False,
     ads_content_max_limit=200,
+    review_body_status=422,  # REFERENCE 8.5: "422 VALIDATION for bad reason"
+    review_length_utf16=False,
+    review_answer_bare_id=False,
+    reviewer_is_key_id=False,  # 8.5: approvedBy "e.g. api_key_…"
+    promotion_always=False,  # 8.5: pendingSchedulePromotion?
 )
 
 VARIANT = Dialect(
@@ -211,6 +224,11 @@ VARIANT = Dialect(
     paid_metric_needs_paid_source=True,
     reference_only_params_refused=True,
     ads_content_max_limit=100,
+    review_body_status=400,
+    review_length_utf16=True,
+    review_answer_bare_id=True,
+    reviewer_is_key_id=True,
+    promotion_always=True,
 )
 
 _BY_NAME = {d.name: d for d in (SEED, VARIANT)}

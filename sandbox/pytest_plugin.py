@@ -3,8 +3,10 @@
 Enable with ``pytest_plugins = ["sandbox.pytest_plugin"]`` (or ``-p sandbox.pytest_plugin``).
 
 * ``sandbox_factory(**kwargs)`` -> a started :class:`SandboxServer` (stopped at teardown).
-  Defaults: seed 1, 3 projects x 40 creatives, tier unlimited, dialect ``seed``; kwargs
-  override them (``sandbox_factory(dialect="variant")``; names in ``sandbox.dialects.DIALECTS``).
+  Defaults: seed 1, 3 projects x 40 creatives, tier unlimited, dialect ``seed``, the clock
+  pinned at ``PINNED_NOW`` (the same data on every run; ``now=None`` follows the wall
+  clock); kwargs override them (``sandbox_factory(dialect="variant")``; names in
+  ``sandbox.dialects.DIALECTS``).
 * ``sandbox_server`` -> ``sandbox_factory()`` with the defaults (function-scoped).
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from .server import SandboxServer
+from .server import PINNED_NOW, SandboxServer
 
 FIXTURE_DEFAULTS = {
     "seed": 1,
@@ -20,6 +22,7 @@ FIXTURE_DEFAULTS = {
     "creatives_per_project": 40,
     "tier": "unlimited",
     "dialect": "seed",
+    "now": PINNED_NOW,
 }
 
 

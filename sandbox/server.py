@@ -5,6 +5,12 @@ Request pipeline for /v1 (in this order): request id -> latency -> bearer auth (
 replay/conflict -> handler -> idempotency record -> response (or a dropped socket).
 ``/_sandbox/*`` (control) and ``/media/*`` (SVG) skip auth, faults and rate limits.
 
+The clock: without ``now`` it starts at the wall clock and follows it (whole seconds), so
+times the sandbox stamps (``overrideSetAt``, audit events) agree with the dashboard's own;
+``/_sandbox/advance`` moves it ahead and it keeps following the wall clock from there. With
+``now`` (an ISO-8601 time; tests and benchmarks pass ``PINNED_NOW``) it starts there and moves
+only on ``/_sandbox/advance``, so the generated data is the same on every run.
+
     from sandbox.server import SandboxServer
     srv = SandboxServer(seed=1, projects=3, creatives_per_project=40, tier="unlimited",
                         dialect="seed")  # or "variant": see sandbox/dialects.py
@@ -30,7 +36,8 @@ from .limits import FAULT_KINDS, Faults, RateLimiter
 from .util import DAY, canonical_json, iso, new_request_id, parse_iso
 
 ANY_HOST = "0.0.0.0"  # noqa: S104 - only compared against, to print a usable URL
-DEFAULT_NOW = "2026-11-01T12:00:00Z"
+# The fixed start of the clock that tests and benchmarks pin (``now=PINNED_NOW``, ``--now``).
+PINNED_NOW = "2026-11-01T12:00:00Z"
 IDEMPOTENCY_WINDOW = DAY
 MAX_BODY = 1 << 20
 
@@ -147,6 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith("/media/"):
                 return self._media(sb, path, rid)
+            sb.tick()
             if path.startswith("/_sandbox"):
                 return self._control(sb, path, query, body, rid)
             return self._v1(sb, path, query, body, rid)
@@ -380,8 +388,11 @@ class SandboxServer:
         self.n_creatives = int(creatives_per_project)
         self.tier = tier
         self.latency_ms = int(latency_ms)
-        self.now_text = now or DEFAULT_NOW
-        self.start_ts = parse_iso(self.now_text)
+        # None: the wall clock, followed from then on; a timestamp pins it (module docstring).
+        self.realtime = now is None
+        self.start_ts = int(time.time()) if now is None else parse_iso(now)
+        self.now_text = iso(self.start_ts)
+        self._wall_mark = self.start_ts  # the wall time the clock last followed
         self.api_key = api_key
         self.verbose = verbose
         self.limiter = RateLimiter(tier, rate_limit_overrides)
@@ -445,10 +456,26 @@ class SandboxServer:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
 
+    def tick(self) -> None:
+        """On the real-time clock, move the virtual clock by the wall time since the last tick
+        (nothing is generated: new content and rescores come only with ``advance``)."""
+        if not self.realtime:
+            return
+        store = self.store
+        with store.lock:
+            wall = int(time.time())
+            if wall > self._wall_mark:
+                store.now += wall - self._wall_mark
+                self._wall_mark = wall
+
     def reset(self) -> None:
-        """Back to the initial generated state; faults off, buckets and replays cleared."""
+        """Back to the initial generated state; faults off, buckets and replays cleared. On
+        the real-time clock the data is generated again around the current wall time."""
         old = self.store
         with old.lock:
+            if self.realtime:
+                self.start_ts = self._wall_mark = int(time.time())
+                self.now_text = iso(self.start_ts)
             self.store = self._new_store()
         self.faults.configure()
         self.limiter.reset()

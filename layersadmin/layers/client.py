@@ -43,7 +43,8 @@ Everything about talking to Layers is decided here, once:
   buckets are named by its hash (``budget.key_id``).
 * **A person never waits past the web timeout.** ``request`` and the endpoint methods a page
   calls (``project_get``, ``project_create``, ``project_update``, ``project_archive``,
-  ``ads_content_override_set``, ``top_performers``, and ``iter_pages``) take ``max_wait``:
+  ``ads_content_override_set``, ``content_approve``, ``content_reject``, ``top_performers``,
+  ``content_get`` and ``iter_pages``) take ``max_wait``:
   the seconds the call may spend waiting on purpose (for the pacer, a ``Retry-After`` or a
   backoff), summed over its attempts; ``None`` (the default, for syncs) waits as long as it
   takes. Views pass ``settings.LAYERS_INTERACTIVE_MAX_WAIT``. When the pacer, or a 429's wait,
@@ -594,8 +595,45 @@ class LayersClient:
             params["since"] = since
         return self.iter_pages(f"/projects/{project_id}/content", params)
 
-    def content_get(self, container_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/content/{container_id}")
+    def content_get(self, container_id: str, *, max_wait: float | None = None) -> dict[str, Any]:
+        return self.request("GET", f"/content/{container_id}", max_wait=max_wait)
+
+    def content_approve(
+        self,
+        container_id: str,
+        *,
+        note: str | None = None,
+        idempotency_key: str,
+        max_wait: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /content/{id}/approve (REFERENCE 8.5; scope ``content:approve``). The note is
+        optional: without one the body is ``{}``. Cannot be undone, and may promote scheduled
+        posts waiting for the approval (``pendingSchedulePromotion`` in the answer)."""
+        body = {"note": note} if note else {}
+        return self.request(
+            "POST",
+            f"/content/{container_id}/approve",
+            json=body,
+            idempotency_key=idempotency_key,
+            max_wait=max_wait,
+        )
+
+    def content_reject(
+        self,
+        container_id: str,
+        *,
+        reason: str,
+        idempotency_key: str,
+        max_wait: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /content/{id}/reject with the required ``reason`` (REFERENCE 8.5)."""
+        return self.request(
+            "POST",
+            f"/content/{container_id}/reject",
+            json={"reason": reason},
+            idempotency_key=idempotency_key,
+            max_wait=max_wait,
+        )
 
     def ads_content_pages(
         self, project_id: str, *, limit: int = 200, sort: str | None = None, **filters: Any

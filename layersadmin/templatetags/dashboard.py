@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 register = template.Library()
 
@@ -133,13 +133,30 @@ def metric_value(value: Any, metric: str) -> str:
 
 
 @register.filter
+def metric_change(value: Any, metric: str) -> str:
+    """A change of a metricValue, signed, as people read the metric: "+1.2K", "-0.4 %", "±0"."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    shown = metric_value(abs(number), metric)
+    if shown.lstrip("$").strip("0.,:% ×").strip() == "":  # rounds to nothing
+        return f"±{shown}"
+    return f"{'+' if number > 0 else '-'}{shown}"
+
+
+@register.filter
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, str(metric))
 
 
 @register.filter
 def sparkline(values: Any, size: str = "90x24") -> str:
-    """SVG polyline points for a small trend line, scaled to the series' own range."""
+    """SVG polyline points for a small trend line.
+
+    Drawn on ``values.scale`` (low, high) when the series carries one, the scale its whole
+    table shares (``creatives.selectors.Trend``), values outside it at the edge; otherwise on
+    the series' own range.
+    """
     try:
         width, height = (float(x) for x in str(size).split("x", 1))
     except ValueError:
@@ -150,12 +167,18 @@ def sparkline(values: Any, size: str = "90x24") -> str:
     if len(numbers) == 1:
         numbers = numbers * 2
     low, high = min(numbers), max(numbers)
+    scale = getattr(values, "scale", None)
+    if isinstance(scale, tuple) and len(scale) == 2:
+        shared = [_number(v) for v in scale]
+        if None not in shared and shared[0] <= shared[1]:
+            low, high = shared
     pad = 2.0
     span = high - low
     step = (width - 2 * pad) / (len(numbers) - 1)
     points = []
     for index, number in enumerate(numbers):
         x = pad + index * step
+        number = max(low, min(high, number))
         y = height / 2 if span == 0 else pad + (high - number) / span * (height - 2 * pad)
         points.append(f"{x:.1f},{y:.1f}")
     return " ".join(points)
@@ -217,18 +240,43 @@ def form_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _sample_time(sample: Any) -> datetime | None:
+    """When a score sample was scored (its ``scored_at``), else when we observed it."""
+    moment = getattr(sample, "scored_at", None) or getattr(sample, "observed_at", None)
+    return moment if isinstance(moment, datetime) else None
+
+
+def _axis_format(start: datetime, end: datetime) -> str:
+    """Labels that differ along the axis: times within a day, days within a year, else years."""
+    first, last = timezone.localtime(start), timezone.localtime(end)
+    if first.date() == last.date():
+        return "H:i"
+    if (end - start).days < 365 and first.year == last.year:
+        return "j M"
+    return "j M Y"
+
+
 @register.inclusion_tag("creatives/partials/score_chart.html")
 def score_chart(samples, threshold: float = 4.0, width: int = 860, height: int = 220):
-    """An SVG line chart of score samples on a fixed 0–10 scale, with the 4.0 threshold."""
+    """An SVG line chart of score samples on a fixed 0-10 scale, with the 4.0 threshold.
+
+    Plotted on when each score was scored (``ScoreSample.scored_at``; when we observed it for a
+    sample without one), in that order, so the axis spans the real scoring times. The axis has
+    up to five labels in the current (the project's) timezone, as times when the scores fall
+    within one day and as dates when they span days.
+    """
     left, right, top, bottom = 34, 10, 10, 24
     plot_w, plot_h = width - left - right, height - top - bottom
-    points = [(s.observed_at, _number(s.score)) for s in samples]
-    points = [(t, v) for t, v in points if v is not None and t is not None]
+    points = [(_sample_time(s), _number(getattr(s, "score", None))) for s in samples]
+    points = sorted(
+        ((t, v) for t, v in points if v is not None and t is not None), key=lambda pt: pt[0]
+    )
 
     def y(value: float) -> float:
         return top + (1 - max(0.0, min(10.0, value)) / 10) * plot_h
 
     coords = []
+    labels: list[dict[str, Any]] = []
     if points:
         start, end = points[0][0], points[-1][0]
         span = (end - start).total_seconds() or 1.0
@@ -236,6 +284,27 @@ def score_chart(samples, threshold: float = 4.0, width: int = 860, height: int =
             share = (moment - start).total_seconds() / span if len(points) > 1 else 0.5
             x = left + share * plot_w
             coords.append((round(x, 1), round(y(value), 1)))
+        fmt = _axis_format(start, end)
+        steps = 4 if end > start else 0
+        seen: set[str] = set()
+        for index in range(steps + 1):
+            moment = start + (end - start) * (index / steps) if steps else start
+            # Times within one day: the first label also names the day.
+            label_fmt = "j M Y, H:i" if fmt == "H:i" and not labels else fmt
+            text = dateformat.format(timezone.localtime(moment), label_fmt)
+            if text in seen:  # never the same label twice along the axis
+                continue
+            seen.add(text)
+            share = index / steps if steps else 0.5
+            anchor = "start" if share == 0 and steps else "end" if share == 1 else "middle"
+            labels.append(
+                {
+                    "x": round(left + share * plot_w, 1),
+                    "text": text,
+                    "anchor": anchor,
+                    "iso": moment.isoformat(),
+                }
+            )
     return {
         "width": width,
         "height": height,
@@ -249,5 +318,6 @@ def score_chart(samples, threshold: float = 4.0, width: int = 860, height: int =
         "dots": coords,
         "first": points[0][0] if points else None,
         "last": points[-1][0] if points else None,
+        "labels": labels,
         "count": len(points),
     }

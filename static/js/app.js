@@ -55,9 +55,69 @@
     });
   }
 
+  // Confirm before excluding (templates/creatives/partials/override_form.html): a button with
+  // data-confirm="ID" opens <dialog id=ID> as a modal instead of sending its form. The dialog
+  // sits inside the same form, so its data-confirm-submit button sends that form (the note
+  // with it, through htmx when the form has hx-post) after enabling the data-confirm-flag
+  // input (confirmed=exclude); data-confirm-cancel or Escape closes it and nothing is sent.
+  // A dialog the server rendered open (it asked for the confirmation itself) is made modal.
+  function openConfirm(dialog) {
+    var flag = dialog.querySelector("[data-confirm-flag]");
+    if (flag) { flag.disabled = true; }
+    if (dialog.open) { dialog.close(); }
+    if (typeof dialog.showModal === "function") { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
+  }
+
+  function bindConfirms(root) {
+    var dialogs = root.matches && root.matches("dialog[data-confirm-dialog]") ? [root] : [];
+    root.querySelectorAll("dialog[data-confirm-dialog]").forEach(function (d) { dialogs.push(d); });
+    dialogs.forEach(function (dialog) {
+      if (dialog.open && !dialog.dataset.confirmBound) { openConfirm(dialog); }
+      dialog.dataset.confirmBound = "1";
+    });
+  }
+
+  var confirmOpener = null;
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest) return;
+    var opener = evt.target.closest("button[data-confirm]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.confirm);
+      if (!dialog) return;  // no dialog on this page: the form goes, the server asks instead
+      evt.preventDefault();
+      confirmOpener = opener;
+      openConfirm(dialog);
+      return;
+    }
+    var inside = evt.target.closest("dialog[data-confirm-dialog]");
+    if (!inside) return;
+    if (evt.target.closest("[data-confirm-submit]")) {
+      var flag = inside.querySelector("[data-confirm-flag]");
+      if (flag) { flag.disabled = false; }
+      // Focus goes back to the row's Exclude button once the answer is swapped in.
+      var back = inside.id ? document.querySelector("[data-confirm='" + inside.id + "']") : null;
+      pressedId = back && back.id ? back.id : pressedId;
+      inside.close("confirm");  // the click goes on to submit the form
+    } else if (evt.target.closest("[data-confirm-cancel]")) {
+      inside.close("cancel");
+    }
+  });
+  document.addEventListener("close", function (evt) {
+    var dialog = evt.target;
+    if (!dialog.matches || !dialog.matches("dialog[data-confirm-dialog]")) return;
+    if (dialog.returnValue !== "confirm") {
+      var flag = dialog.querySelector("[data-confirm-flag]");
+      if (flag) { flag.disabled = true; }  // cancelled (button or Escape): nothing is sent
+      if (confirmOpener && document.contains(confirmOpener)) { confirmOpener.focus(); }
+    }
+    dialog.returnValue = "";
+    confirmOpener = null;
+  }, true);
+
   function init(root) {
     bindCounters(root);
     bindAutosubmit(root);
+    bindConfirms(root);
   }
 
   // One polite region for failures htmx would otherwise swallow (a 404, a dropped connection).
@@ -120,6 +180,16 @@
     }
     pressedId = null;
     loadingMore = false;
+  });
+
+  // Content review (creatives/review_views.py): "Layers is busy, nothing was sent" (429) is
+  // shown in the card too, like the answers SWAPPED_ERRORS lists.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var source = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (evt.detail.xhr.status === 429 && source && source.closest(".review-actions")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

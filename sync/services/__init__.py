@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -101,7 +101,11 @@ def layers_sync(
                 projects.sort(key=most_urgent_first)
             worked = False
             for project in projects:
-                kinds = _due_kinds(project) if due_only and not full else PROJECT_KINDS
+                kinds = (
+                    _due_kinds(project, result.run.started_at)
+                    if due_only and not full
+                    else PROJECT_KINDS
+                )
                 if not kinds:
                     continue
                 _project_sync(client, result, project, full=full, kinds=kinds, due_only=due_only)
@@ -128,9 +132,19 @@ def layers_sync(
     return result
 
 
-def _due_kinds(project: Project) -> tuple[MirrorSpec, ...]:
+def _due_kinds(
+    project: Project, run_started: datetime, kinds: tuple[MirrorSpec, ...] = PROJECT_KINDS
+) -> tuple[MirrorSpec, ...]:
+    """The kinds due for ``project`` now, less those this run has read already: a run reads
+    each kind of a project at most once (a zero cadence means "every run", not "without
+    end")."""
     now = timezone.now()
-    return tuple(spec for spec in PROJECT_KINDS if spec.due(project, now))
+    return tuple(
+        spec
+        for spec in kinds
+        if spec.due(project, now)
+        and not ((read := getattr(project, spec.read_at)) and read >= run_started)
+    )
 
 
 def most_urgent_first(project: Project) -> tuple:
@@ -164,7 +178,7 @@ def _project_sync(
         project.refresh_from_db()
         if due_only and not full:
             # What is still due now that we hold it (a concurrent run may just have read it).
-            kinds = tuple(spec for spec in kinds if spec.due(project, timezone.now()))
+            kinds = _due_kinds(project, result.run.started_at, kinds)
             if not kinds:
                 result.skipped.append(project.layers_id)
                 return
@@ -207,14 +221,17 @@ def _project_sync(
 
 def _refresh_derived(result: SyncResult, project: Project) -> None:
     """What is derived from the mirrored rows, after a project sync that wrote any (a failed
-    one may have written pages too): the creatives' display title and thumbnail, then the
-    project list's figures. A failure here is recorded and never hides the sync's own
-    outcome."""
+    one may have written pages too): the creatives' display title and thumbnail, the
+    project list's figures, then each creative's performance figures (its row's own, and
+    its boards' for creatives new since a board was stored). A failure here is recorded
+    and never hides the sync's own outcome."""
+    from creatives.figures import creative_figures_refresh
     from creatives.services import creative_display_refresh
 
     try:
         creative_display_refresh(project=project)
         project_counts_refresh(project=project)
+        creative_figures_refresh(project=project)
     except Exception as exc:
         logger.exception("derived fields of project %s failed", project.layers_id)
         record_error(result, f"project {project.layers_id} counts", exc)

@@ -117,7 +117,7 @@ def test_include_a_creative_with_a_note(page, live, manager):
     assert "Layers confirmed the change" in swapped.inner_text()
     assert "Included" in swapped.locator(".override-cell").inner_text()
     assert "Seasonal hero, keep it running" in swapped.inner_text()
-    assert f"by {user.username} via layersadmin" in swapped.inner_text()
+    assert f"by {user.get_full_name()} via layersadmin" in swapped.inner_text()
     # Focus stays on the button that was pressed, for keyboard users.
     assert page.evaluate("document.activeElement.value") == "include"
     screenshot(page, "08-creative-included", full_page=False)
@@ -139,7 +139,8 @@ def test_the_failure_message_when_the_sandbox_refuses(page, live, manager, synce
         f"{synced.root_url}/_sandbox/faults", json={"rate": 1.0, "kinds": ["500"]}, timeout=5
     ).raise_for_status()
     row.locator("textarea[name=note]").fill("Legal flagged the music")
-    row.locator("button[value=exclude]").click()
+    row.locator("button[value=exclude]").first.click()
+    row.locator("dialog[open] [data-confirm-submit]").click()  # exclude asks first
     alert = page.locator(f"#{row_id} [role=alert]")
     alert.wait_for()
     text = alert.inner_text()

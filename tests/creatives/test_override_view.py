@@ -55,6 +55,10 @@ def url(row: AdsContent) -> str:
 
 
 def post(client, row, override, note="", token="tok-1", headers=HX, **extra):
+    # An exclude is sent confirmed (the dialog's Exclude): asking first is
+    # tests/creatives/test_override_safety.py's subject.
+    if override == "exclude":
+        extra.setdefault("confirmed", "exclude")
     data = {"override": override, "note": note, "form_token": token, **extra}
     return client.post(url(row), data, **headers)
 
@@ -182,9 +186,11 @@ def test_bad_input_gives_a_message_and_sends_nothing(synced, client, editor, dat
     assert AdsContent.objects.values().get(pk=row.pk) == before
 
 
-def test_a_refusal_leaves_the_row_and_names_code_and_request(
+def test_a_project_archived_upstream_is_refused_in_plain_words_and_stored(
     sandbox_factory, settings, client, editor
 ):
+    """Our copy still says active; Layers answers 409 CONFLICT naming the archived status: the
+    row stays, the page says why (not a 502), and the project is stored as archived."""
     server = sandbox_factory(projects=4, creatives_per_project=10)
     settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
     from sync.services import layers_sync
@@ -193,16 +199,18 @@ def test_a_refusal_leaves_the_row_and_names_code_and_request(
     row = AdsContent.objects.filter(project__status="archived", override="").select_related(
         "project"
     )[0]
+    Project.objects.filter(pk=row.project_id).update(status="active")  # not synced since
     assign(editor, row)
     response = post(client, row, "include", note="try")
     page = html(response)
-    assert response.status_code == 502
-    assert "Layers refused the change; nothing was changed" in page
-    assert "code CONFLICT" in page and re.search(r"request req_\w+", page)
+    assert response.status_code == 409
+    assert "this project is archived, so its overrides are locked" in page
+    assert re.search(r"Layers request req_\w+", page)
     assert f'<tr id="creative-{row.pk}"' in page and 'role="alert"' in page
     assert ">none<" in page  # still no override
+    assert "Locked: the project is archived." in page  # and no buttons any more
     row.refresh_from_db()
-    assert row.override == ""
+    assert row.override == "" and row.project.status == "archived"
     audit = OverrideAudit.objects.get()
     assert (audit.outcome, audit.error_code) == ("failed", "CONFLICT")
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, OverrideAudit
 from creatives.services import (
     OverrideInProgress,
+    ProjectArchived,
     creative_display_refresh,
     creative_override_set,
     leaderboard_refresh,
@@ -93,16 +94,20 @@ def test_refusal_is_recorded_with_code_and_request_id(sandbox_factory, settings,
     server = sandbox_factory(projects=4, creatives_per_project=10)
     settings.LAYERS_API_BASE_URL, settings.LAYERS_API_KEY = server.base_url, server.keys["main"]
     assert layers_sync().ok
-    # The sandbox answers 409 CONFLICT to an override on an archived project.
+    # The sandbox answers 409 CONFLICT to an override on an archived project; our copy still
+    # says active (archived since the last sync), so the PATCH is sent and refused.
     target = AdsContent.objects.filter(project__status="archived").select_related("project")[0]
-    with pytest.raises(LayersAPIError) as info:
+    Project.objects.filter(pk=target.project_id).update(status="active")
+    target.project.status = "active"
+    with pytest.raises(ProjectArchived) as info:
         creative_override_set(ads_content=target, user=user, override="include")
-    assert info.value.code == "CONFLICT"
+    assert info.value.code == "CONFLICT" and info.value.request_id.startswith("req_")
     audit = OverrideAudit.objects.get()
     assert (audit.outcome, audit.error_code) == ("failed", "CONFLICT")
     assert audit.request_id.startswith("req_")
     target.refresh_from_db()
     assert target.override == ""
+    assert target.project.status == "archived"  # stored as the API said
 
 
 def test_dropped_connection_after_apply_is_retried_and_applied_once(synced, user):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import DatabaseError
 
 
@@ -48,3 +50,15 @@ def test_base_template_loads_vendored_htmx_and_sends_csrf_header(client, user):
     assert len(token) >= 32
     assert user.username in html
     assert "Log out" in html
+
+
+@pytest.mark.django_db
+def test_favicon_ico_redirects_to_the_svg_icon_that_pages_link(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    icon = response["Location"]
+    assert icon.endswith("/img/favicon.svg")
+    # Tests serve no static files (DEBUG off, nothing collected): the file is there to serve.
+    assert "<svg" in Path(finders.find("img/favicon.svg")).read_text()
+    html = client.get("/accounts/login/").content.decode()
+    assert f'<link rel="icon" href="{icon}" type="image/svg+xml">' in html

@@ -21,8 +21,10 @@ from django.conf import settings
 from django.db import connection
 
 from creatives.models import AdsContent, ContentContainer, LeaderboardSnapshot, ScoreSample
+from creatives.services import leaderboard_configured
 from layersadmin.layers import LayersClient
 from projects.models import Project
+from sandbox.server import PINNED_NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -209,8 +211,13 @@ def mirror_diff(server, key: str = "main", *, state: dict | None = None) -> Mirr
             for a in AdsContent.objects.filter(is_gone=False).select_related("project")
         ],
     )
+    # The configured boards (the sync's); boards people looked at are fetched on demand and
+    # are not part of what a sync must mirror.
+    configured = set(leaderboard_configured())
     latest: dict[tuple, list] = {}
     for snap in LeaderboardSnapshot.objects.filter(filters_key="").select_related("project"):
+        if (snap.metric, snap.window) not in configured:
+            continue
         k = (snap.project.layers_id, snap.metric, snap.window)
         if k not in latest or (snap.fetched_at, snap.pk) > latest[k][0]:
             latest[k] = ((snap.fetched_at, snap.pk), snap.items)
@@ -288,12 +295,13 @@ def manage(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Popen
 
 
 class SandboxProcess:
-    """``python -m sandbox`` on a free port in its own process (survives our SIGKILLs)."""
+    """``python -m sandbox`` on a free port in its own process (survives our SIGKILLs); its
+    clock pinned at ``PINNED_NOW`` unless ``now`` says otherwise."""
 
     def __init__(self, **options: Any) -> None:
         self.port = free_port()
         args = [PYTHON, "-m", "sandbox", "--port", str(self.port)]
-        for name, value in options.items():
+        for name, value in {"now": PINNED_NOW, **options}.items():
             args += [f"--{name.replace('_', '-')}", str(value)]
         self.proc = subprocess.Popen(  # noqa: S603
             args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -20,7 +20,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from creatives.models import OverrideAudit
+from creatives.models import ContentContainer, ContentReviewAudit, OverrideAudit
 from layersadmin.middleware import RENEWED_KEY, renew_interval
 from tests.reliability.conftest import PASSWORD, ROLES
 from tests.reliability.helpers import PYTHON, ROOT, record_figure
@@ -62,6 +62,7 @@ OVERRIDE = Perm("creatives.change_override", allowed=422, refused=403)
 # test_every_url_has_an_access_entry.
 MATRIX: dict[str, dict[str, dict]] = {
     "healthz": {"GET": everyone(200), "POST": everyone(405)},
+    "favicon": {"GET": everyone(302), "POST": everyone(405)},
     "login": {"GET": everyone(200)},
     "logout": {"GET": everyone(405), "POST": everyone(LOGIN)},
     "project_list": {"GET": signed_in(200)},
@@ -82,6 +83,12 @@ MATRIX: dict[str, dict[str, dict]] = {
     # A background task's page: who started it (the manager, in the site fixture), support
     # and superusers (view_all_projects); anyone else 404.
     "task_status": {"GET": scoped(200)},
+    # Content review: whoever may see the project (its managers, support, superusers); the
+    # invalid form (approve unconfirmed, reject without a reason) is 422 before any API call.
+    "agency_review_queue": {"GET": signed_in(200)},
+    "project_review_queue": {"GET": scoped(200)},
+    "content_approve": {"GET": everyone(405), "POST": scoped(422)},
+    "content_reject": {"GET": everyone(405), "POST": scoped(422)},
 }
 INVALID_POST = {"metric": "not-a-metric", "override": "not-a-choice", "note": "x"}
 STAFF = ("support", "superuser")
@@ -205,7 +212,8 @@ def test_tampered_ids_give_404(site):
     tried = 0
     for template in TAMPERED:
         pid = _tampered(template, site)
-        for suffix in ("", "gallery/", "leaderboard/", "creatives/", f"creatives/{creative_a}/"):
+        suffixes = ("", "gallery/", "leaderboard/", "creatives/", f"creatives/{creative_a}/")
+        for suffix in (*suffixes, "review/"):
             response = manager.get(f"/projects/{pid}/{suffix}")
             tried += 1
             assert response.status_code == 404, (pid, suffix, response.status_code)
@@ -222,6 +230,16 @@ def test_tampered_ids_give_404(site):
             assert response.status_code == 404
             tried += 2
     assert not OverrideAudit.objects.exclude(idempotency_key="fixture").exists()
+    # A's page with B's container (or a mangled one), for approve and reject: 404, no audit.
+    container_b = ContentContainer.objects.filter(project=site.b).first().layers_id
+    for cid in (container_b, container_b.upper(), quote("<b>", safe=""), "%00"):
+        for action, data in (("approve", {"confirm": "yes"}), ("reject", {"text": "no"})):
+            response = site.clients["superuser"].post(
+                f"/projects/{a}/content/{cid}/{action}/", data, HTTP_HX_REQUEST="true"
+            )
+            assert response.status_code == 404, (cid, action, response.status_code)
+            tried += 1
+    assert not ContentReviewAudit.objects.exists()
     # Another form of an id the person may see names the same object (ids compare in normal
     # form: prefix stripped, any case), and reaches the same page.
     same = f"/projects/{a.upper()[4:]}/creatives/{creative_a.upper()}/"

@@ -190,7 +190,11 @@ def test_mixed_dashboard_traffic_while_a_sync_runs(sandbox_factory, settings, dj
     syncs: list[tuple[int, str]] = []
 
     def sync_loop():
-        env = subprocess_env(server.base_url, server.keys["main"])
+        # Each run reads the list and content (as a timer's runs do when both are due).
+        env = {
+            **subprocess_env(server.base_url, server.keys["main"]),
+            "LAYERS_CADENCE_MINUTES": "projects=0,containers=0",
+        }
         while not stop.is_set():
             control(server, "advance", params={"hours": 2})
             proc = manage("sync_layers", "--quiet", env=env)

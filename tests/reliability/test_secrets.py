@@ -111,11 +111,13 @@ def test_the_canary_key_never_appears(sandbox_factory, settings, all_logs, capfd
     out, err = io.StringIO(), io.StringIO()
     faults_on(server, rate=1.0, kinds=["500", "drop_before"], seed=3)
     with pytest.raises(CommandError) as failed:
-        call_command("sync_layers", stdout=out, stderr=err)
+        call_command("sync_layers", "--full", stdout=out, stderr=err)
     seen.add("sync_layers output", out.getvalue() + err.getvalue())
     seen.parts += [("CommandError", t) for t in exception_texts(failed.value)]
     faults_on(server, rate=0.3, seed=4)
-    proc = manage("sync_layers", env=subprocess_env(server.base_url, CANARY, LOG_LEVEL="DEBUG"))
+    proc = manage(
+        "sync_layers", "--full", env=subprocess_env(server.base_url, CANARY, LOG_LEVEL="DEBUG")
+    )
     stdout, stderr = proc.communicate(timeout=120)
     seen.add("sync_layers subprocess (LOG_LEVEL=DEBUG)", stdout + stderr)
     faults_off(server)

@@ -11,8 +11,9 @@ import pytest
 from django.core.cache import cache
 
 from creatives.models import AdsContent, OverrideAudit
-from creatives.services import creative_override_set
+from creatives.services import ProjectArchived, creative_override_set
 from layersadmin.layers import CustomerMismatch, LayersAPIError, LayersOutcomeUnknown
+from projects.models import Project
 from projects.services.scoping import project_assert_customer
 from sync.services import layers_sync
 from tests.conftest import grant
@@ -143,7 +144,11 @@ def test_retries_ending_on_5xx_after_an_unanswered_attempt_are_unknown_then_rese
 
 
 def _refuse_archived(world):
-    return AdsContent.objects.filter(project__status="archived").select_related("project")[0], {}
+    # Archived upstream since our copy was read (a locally archived project is refused before
+    # anything is sent: tests/creatives/test_override_safety.py).
+    row = AdsContent.objects.filter(project__status="archived").select_related("project")[0]
+    Project.objects.filter(pk=row.project_id).update(status="active")
+    return AdsContent.objects.select_related("project").get(pk=row.pk), {}
 
 
 def _refuse_unknown_creative(world):
@@ -171,7 +176,7 @@ def _refuse_customer_changed(world):
 
 
 REFUSALS = {
-    "409 archived project": (_refuse_archived, LayersAPIError, "CONFLICT"),
+    "409 archived project": (_refuse_archived, ProjectArchived, "CONFLICT"),
     "404 unknown creative": (_refuse_unknown_creative, LayersAPIError, "NOT_FOUND"),
     "403 key without ads:write": (_refuse_readonly_key, LayersAPIError, "FORBIDDEN_SCOPE"),
     "customer changed upstream": (_refuse_customer_changed, CustomerMismatch, "CUSTOMER_MISMATCH"),
@@ -209,16 +214,18 @@ def test_the_dashboard_reports_a_refusal_and_a_dropped_write_applied_once(world,
     response = client.post(
         url, {"override": "include", "note": "x", "form_token": "t1"}, HTTP_HX_REQUEST="true"
     )
-    assert response.status_code == 502
-    assert "nothing was changed" in response.content.decode()
-    assert OverrideAudit.objects.get(ads_content=archived).outcome == "failed"
+    assert response.status_code == 409  # refused here: the project is archived
+    assert "Nothing was changed: this project is archived" in response.content.decode()
+    assert not OverrideAudit.objects.filter(ads_content=archived).exists()
 
     row = a_row()
     project_assert_customer(project=row.project, client=fast_client(world))
     faults_on(world, rate=0, nxt=["drop_after"])
     url = f"/projects/{row.project.layers_id}/creatives/{row.layers_id}/override/"
     response = client.post(
-        url, {"override": "exclude", "note": "y", "form_token": "t2"}, HTTP_HX_REQUEST="true"
+        url,
+        {"override": "exclude", "note": "y", "form_token": "t2", "confirmed": "exclude"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200, response.content.decode()[:2000]
     assert "Layers confirmed the change" in response.content.decode()

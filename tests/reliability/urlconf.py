@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from creatives.models import ContentContainer
 from projects.models import Project
 
 
@@ -61,6 +62,10 @@ def concrete_urls(site) -> list[Url]:
         "content_type_id": str(ContentType.objects.get_for_model(Project).pk),
         "id": str(site.users["superuser"].pk),
         "task_id": site.task.task_id,
+        "container_id": ContentContainer.objects.filter(project=site.a)
+        .order_by("layers_id")
+        .first()
+        .layers_id,
     }
     urls = []
     for name, route, _pattern in url_patterns():
