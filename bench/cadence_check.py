@@ -5,8 +5,8 @@
 ``layers_sync(due_only=True)`` runs against the sandbox over HTTP, started by a timer, for
 ``--minutes`` of wall time with every duration divided by ten: cadences (the defaults over
 ten), the timer (6 s for a minute), ``RUN_FOR``, and the sandbox's virtual clock advancing a
-minute every 6 s (new content, rescores, overrides). The client paces at the tier's rate
-over ten (its own pacer), so 50 projects here load the budget as 500 do at ``standard``; full walks
+minute every 6 s (new content, rescores, overrides). The client paces at ``standard``: with
+durations ten times shorter, 50 projects load the key as 500 do in product time; full walks
 are left out (their daily cadence does not fit a short run, and the model counts their
 cost exactly). Every read the sync marks is recorded, and its age (scaled back) compared
 with the model's figures for the same projects, rate and rescore rate.
@@ -86,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         assert first.ok, first.errors
         fast.close()
         print(f"first read of the mirror: {first.run.api_calls} calls", flush=True)
-        # Paced at the tier's rate over ten: a `standard` key's load for ten times the
-        # projects. The client's own pacer (shared by its threads' clones) does it.
+        # Paced at tier `standard` (the client's own pacer, shared by its threads' clones):
+        # with every duration ten times shorter, a tenth of the projects loads the key as
+        # the whole number does in product time.
         client = LayersClient(
             base_url=server.base_url, api_key=server.keys["main"], tier="standard"
         )
-        client.pacer.set_limit("read-light", rate / SPEED)
         stop = threading.Event()
 
         def advance():
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"real sync, {args.projects} projects x {args.creatives}, {args.minutes:g} wall minutes "
         f"= {hours:.1f} product hours: {calls / hours:,.0f} calls/hour "
-        f"({calls / hours / args.projects:.2f} per project per hour, at {rate / SPEED:.1f}/min)"
+        f"({calls / hours / args.projects:.2f} per project per hour; "
+        f"{calls / (wall / 60):.0f} calls a wall minute)"
     )
     settings.LAYERS_CADENCE_MINUTES = {}  # the model runs on the product's own minutes
     figures, targets = simulate(
