@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from creatives.models import ContentContainer
@@ -33,7 +32,13 @@ from creatives.review import (
     review_text_validate,
 )
 from creatives.review_selectors import review_container_get, review_queue
-from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants_fragment
+from layersadmin.htmx import (
+    HtmxHttpRequest,
+    local_next,
+    login_required,
+    render_htmx,
+    wants_fragment,
+)
 from layersadmin.layers import (
     CustomerMismatch,
     LayersAPIError,
@@ -77,19 +82,6 @@ class ReviewForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("text", list(exc.message_dict.values())[0])
         return data
-
-
-def _safe_next(request: HtmxHttpRequest, candidate: str, default: str) -> str:
-    """Only a local path ("/…", never "//host" or "\\host")."""
-    if not candidate.startswith("/") or candidate[1:2] in ("/", "\\"):
-        return default
-    if any(ord(c) < 32 for c in candidate):
-        return default
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 def _container_or_404(project: Project, container_id: str) -> ContentContainer:
@@ -161,7 +153,7 @@ def _review(request: HtmxHttpRequest, project_id: str, container_id: str, action
     status, done, error = _apply(form, container, request.user)
 
     default_next = reverse("project_review_queue", kwargs={"project_id": project.layers_id})
-    return_to = _safe_next(request, request.POST.get("next", "")[:2000], default_next)
+    return_to = local_next(request, request.POST.get("next", "")[:2000], default_next)
     label = (container.caption.splitlines() or [""])[0][:60] or container.layers_id
     if not wants_fragment(request):
         if error:

@@ -21,7 +21,6 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -68,7 +67,13 @@ from creatives.services import (
 )
 from creatives.table import export_header, export_line, table_headers
 from creatives.vocabulary import BASELINES, DEFAULT_BASELINE
-from layersadmin.htmx import HtmxHttpRequest, login_required, render_htmx, wants_fragment
+from layersadmin.htmx import (
+    HtmxHttpRequest,
+    local_next,
+    login_required,
+    render_htmx,
+    wants_fragment,
+)
 from layersadmin.layers import (
     CustomerMismatch,
     LayersAPIError,
@@ -287,19 +292,6 @@ def creative_detail(request: HtmxHttpRequest, project_id: str, ads_content_id: s
         return render_htmx(request, "creatives/creative_detail.html", context, fragment="detail")
 
 
-def _safe_next(request: HtmxHttpRequest, candidate: str, default: str) -> str:
-    # Only a local path ("/…", never "//host" or "\\host"): anything else is not ours to follow.
-    if not candidate.startswith("/") or candidate[1:2] in ("/", "\\"):
-        return default
-    if any(ord(c) < 32 for c in candidate):
-        return default
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
-
-
 def _override_done(row: AdsContent, replayed: bool, request_id: str) -> str:
     state = {"include": "Included", "exclude": "Excluded"}.get(row.override, "Override cleared")
     if replayed:
@@ -376,7 +368,7 @@ def creative_override(
         raise PermissionDenied("You may not change overrides.")
     form = OverrideForm(request.POST)
     default_next = reverse("creative_list", kwargs={"project_id": project.layers_id})
-    return_to = _safe_next(request, request.POST.get("next", "")[:2000], default_next)
+    return_to = local_next(request, request.POST.get("next", "")[:2000], default_next)
     panel = request.POST.get("fragment") == "panel"
     if form.is_valid() and form.needs_confirmation() and not project.is_archived:
         return _exclude_confirmation(request, project, creative, form, return_to, panel)

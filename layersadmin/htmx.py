@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required as django_login_requir
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -67,3 +68,17 @@ def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return guarded(request, *args, **kwargs)
 
     return wrapper
+
+
+def local_next(request: HttpRequest, candidate: str, default: str) -> str:
+    """``candidate`` when it is a local path of this site ("/…", never "//host", "\\host" or a
+    control character): where a form may send the person back to. Else ``default``."""
+    if not candidate.startswith("/") or candidate[1:2] in ("/", "\\"):
+        return default
+    if any(ord(c) < 32 for c in candidate):
+        return default
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default

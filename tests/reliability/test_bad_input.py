@@ -291,7 +291,7 @@ def test_admin_changelist_parameters(site):
 
 def test_override_form_with_a_next_that_is_not_a_path_is_not_a_500(site):
     """Found by test_the_override_form: ``next=foo`` (no slash, no dot) made redirect() try
-    to reverse it as a URL name: NoReverseMatch, a 500. (creatives/views.py, _safe_next +
+    to reverse it as a URL name: NoReverseMatch, a 500. (layersadmin/htmx.py, local_next +
     redirect.) Expected: the form's default return page."""
     client = site.clients["superuser"]
     creative = site.creative_a
