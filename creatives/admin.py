@@ -22,7 +22,7 @@ from creatives.models import (
 from creatives.notes import NOTE_MAX_LENGTH
 from creatives.services import creative_override_set
 from creatives.vocabulary import EXCLUDE_RUNNING_ADS
-from layersadmin.admin import SyncedModelAdmin, known_values_filter
+from layersadmin.admin import ReadOnlyModelAdmin, SyncedModelAdmin, known_values_filter
 from layersadmin.layers import LayersError
 
 
@@ -142,22 +142,16 @@ class AdsContentAdmin(SyncedModelAdmin):
 
 
 @admin.register(ScoreSample)
-class ScoreSampleAdmin(admin.ModelAdmin):
+class ScoreSampleAdmin(ReadOnlyModelAdmin):
     list_display = ("ads_content", "score", "scored_at", "observed_at")
     list_select_related = ("ads_content",)
     raw_id_fields = ("ads_content",)
     show_full_result_count = False
     search_fields = ("ads_content__layers_id",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LeaderboardSnapshot)
-class LeaderboardSnapshotAdmin(admin.ModelAdmin):
+class LeaderboardSnapshotAdmin(ReadOnlyModelAdmin):
     list_display = ("project", "metric", "window", "filters_key", "fetched_at")
     list_filter = ("metric", "window")
     list_select_related = ("project",)
@@ -166,15 +160,9 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in LeaderboardSnapshot._meta.concrete_fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CreativeFigures)
-class CreativeFiguresAdmin(admin.ModelAdmin):
+class CreativeFiguresAdmin(ReadOnlyModelAdmin):
     """Derived from the stored boards and rows (``creatives.figures``): read-only."""
 
     list_display = ("ads_content", "window", "views", "spend", "conversions", "roas", "as_of")
@@ -184,15 +172,9 @@ class CreativeFiguresAdmin(admin.ModelAdmin):
     search_fields = ("ads_content__layers_id", "ads_content__title")
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LeaderboardDemand)
-class LeaderboardDemandAdmin(admin.ModelAdmin):
+class LeaderboardDemandAdmin(ReadOnlyModelAdmin):
     """Boards people looked at beyond the configured ones (``creatives.demand``)."""
 
     list_display = ("project", "metric", "window", "last_viewed_at", "last_fetched_at")
@@ -201,12 +183,6 @@ class LeaderboardDemandAdmin(admin.ModelAdmin):
     search_fields = ("project__name", "project__layers_id")
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 class _Echo:
     def write(self, value):
@@ -214,7 +190,7 @@ class _Echo:
 
 
 @admin.register(OverrideAudit)
-class OverrideAuditAdmin(admin.ModelAdmin):
+class OverrideAuditAdmin(ReadOnlyModelAdmin):
     """Read-only for everyone, superusers included; never deletable."""
 
     list_display = (
@@ -234,12 +210,6 @@ class OverrideAuditAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ("export_csv",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -278,7 +248,7 @@ def _csv_safe(value):
 
 
 @admin.register(ContentReviewAudit)
-class ContentReviewAuditAdmin(admin.ModelAdmin):
+class ContentReviewAuditAdmin(ReadOnlyModelAdmin):
     """Approvals and rejections made through layersadmin: read-only for everyone (support
     has the view permission, migration 0007), superusers included; never deletable."""
 
@@ -307,12 +277,6 @@ class ContentReviewAuditAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "project", "container")
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -47,6 +47,17 @@ class SyncedModelAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">open in the dashboard</a>', url)
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Records nobody adds or edits in admin (history, audits, derived rows): viewed only.
+    Deleting stays as the model's permissions say; an audit also refuses it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 def known_values_filter(field: str, title: str, values: dict[str, str]) -> type:
     """A list filter offering the API's documented values of ``field`` (``{value: label}``;
     the value "" is offered as "none") instead of Django's default, a ``SELECT DISTINCT``

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from layersadmin.admin import ReadOnlyModelAdmin
 from projects.admin import ProjectAdmin
 from projects.models import Project
 from sync.models import SyncLease, SyncRun, TaskRecord
@@ -80,7 +81,7 @@ class ProjectSyncAdmin(ProjectAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "started_at",
@@ -98,12 +99,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_select_related = ("triggered_by",)
     show_full_result_count = False
     readonly_fields = [f.name for f in SyncRun._meta.concrete_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -129,7 +124,7 @@ class SyncLeaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskRecord)
-class TaskRecordAdmin(admin.ModelAdmin):
+class TaskRecordAdmin(ReadOnlyModelAdmin):
     """Background tasks people started: who, what, and the outcome last seen ("View on site"
     opens the task's status page)."""
 
@@ -139,9 +134,3 @@ class TaskRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user",)
     readonly_fields = [f.name for f in TaskRecord._meta.concrete_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
