@@ -1,4 +1,5 @@
-"""Measure 6: gunicorn (3 sync workers) on loopback under a fixed-rate (open-loop) load.
+"""Measure 6: gunicorn (``LOAD_WORKERS`` x ``LOAD_THREADS``, bench/config.py) on loopback
+under a fixed-rate (open-loop) load.
 
 The load generator is a small asyncio client in this process (no wrk or locust needed): it
 sends request *i* at ``start + i / rate`` whatever happened to the earlier ones, and times
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.config import LOAD_P95_MS
+from bench.config import LOAD_P95_MS, LOAD_THREADS, LOAD_WORKERS
 from bench.pages import percentile
 from bench.servers import Gunicorn
 
@@ -114,18 +115,31 @@ def fixed_rate(
     return asyncio.run(_fixed_rate(port, paths, cookies, rate, seconds))
 
 
-def good(result: dict) -> bool:
+def _good(result: dict, bound_ms: float = LOAD_P95_MS) -> bool:
     return (
         result["errors"] == 0
-        and result["p95_ms"] <= LOAD_P95_MS
+        and result["p95_ms"] <= bound_ms
         and result["achieved_rps"] >= 0.9 * result["target_rps"]
     )
 
 
 def run_load(
-    *, paths: list[str], cookies: list[str], seconds: float, probe_seconds: float, log_path
+    *,
+    paths: list[str],
+    cookies: list[str],
+    seconds: float,
+    probe_seconds: float,
+    log_path,
+    workers: int = LOAD_WORKERS,
+    threads: int = LOAD_THREADS,
+    bound_ms: float = LOAD_P95_MS,
 ) -> dict[str, Any]:
-    with Gunicorn("layersadmin.wsgi", workers=3, log_path=log_path) as server:
+    def good(result: dict) -> bool:
+        return _good(result, bound_ms)
+
+    with Gunicorn(
+        "layersadmin.wsgi", workers=workers, threads=threads, log_path=log_path
+    ) as server:
         port = server.port
         for _ in range(2):  # warm every worker's code paths and connections
             fixed_rate(port, paths, cookies, rate=20, seconds=max(1.0, len(paths) / 20))
@@ -164,9 +178,10 @@ def run_load(
             runs.append(fixed_rate(port, paths, cookies, rate, seconds))
         final = runs[-1]
         return {
-            "workers": 3,
+            "workers": workers,
+            "threads": threads,
             "paths": paths,
-            "p95_bound_ms": LOAD_P95_MS,
+            "p95_bound_ms": bound_ms,
             "probes": probes,
             "runs": runs,
             "held_rps": final["achieved_rps"] if good(final) else 0.0,

@@ -21,10 +21,13 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """``gunicorn APP`` with sync workers on a free loopback port; a context manager."""
+    """``gunicorn APP`` on a free loopback port (sync workers, or gthread ones with ``threads``
+    above 1); a context manager."""
 
-    def __init__(self, app: str, *, workers: int, log_path, env: dict | None = None) -> None:
-        self.app, self.workers, self.log_path = app, workers, log_path
+    def __init__(
+        self, app: str, *, workers: int, log_path, env: dict | None = None, threads: int = 1
+    ) -> None:
+        self.app, self.workers, self.threads, self.log_path = app, workers, threads, log_path
         self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
@@ -33,6 +36,7 @@ class Gunicorn:
         log = open(self.log_path, "a")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", self.app, "--workers", str(self.workers),
+             "--threads", str(self.threads),
              "--bind", f"127.0.0.1:{self.port}", "--timeout", "300", "--log-level", "warning"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

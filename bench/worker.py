@@ -195,6 +195,8 @@ def task_load(opts: dict) -> dict:
         client.force_login(user)
         cookies.append(client.cookies["sessionid"].value)
     paths = [reverse("project_list"), reverse("agency_leaderboard")]
+    if opts.get("overview"):  # bench.speed: every dashboard page of issue 16's mix
+        paths.append(reverse("project_detail", kwargs={"project_id": pick_project().layers_id}))
     projects = list(
         Project.objects.filter(is_gone=False, status=Project.Status.ACTIVE).order_by("name")[:3]
     ) or [pick_project()]
@@ -208,12 +210,25 @@ def task_load(opts: dict) -> dict:
             reverse("project_leaderboard", kwargs={"project_id": pid}),
             reverse("creative_list", kwargs={"project_id": pid}),
         ]
+    tuning = {k: opts[k] for k in ("workers", "threads") if opts.get(k)}
     return run_load(
         paths=paths,
         cookies=cookies,
         seconds=opts["seconds"],
         probe_seconds=opts["probe_seconds"],
         log_path=opts["log"],
+        **tuning,
+    )
+
+
+def task_speed_pages(opts: dict) -> dict:
+    from bench.speed_pages import measure_speed
+
+    return measure_speed(
+        reps=opts["reps"],
+        log_dir=opts["log_dir"],
+        profile_dir=opts.get("profile_dir", ""),
+        only=opts.get("only"),
     )
 
 
@@ -223,6 +238,7 @@ TASKS = {
     "naive": task_naive,
     "pages": task_pages,
     "load": task_load,
+    "speed_pages": task_speed_pages,
 }
 
 

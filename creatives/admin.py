@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 
 from creatives.models import (
     AdsContent,
+    BulkOverride,
+    BulkOverrideItem,
     ContentContainer,
     ContentReviewAudit,
     CreativeFigures,
@@ -21,46 +23,44 @@ from creatives.models import (
 )
 from creatives.notes import NOTE_MAX_LENGTH
 from creatives.services import creative_override_set
-from creatives.vocabulary import EXCLUDE_RUNNING_ADS
-from layersadmin.admin import ReadOnlyModelAdmin, SyncedModelAdmin, known_values_filter
+from creatives.vocabulary import (
+    APPROVAL_LABELS,
+    CONTAINER_FORMAT_LABELS,
+    CONTAINER_STATUS_LABELS,
+    CREATIVE_TYPE_LABELS,
+    EXCLUDE_RUNNING_ADS,
+    SCORING_POOL_LABELS,
+    SOURCE_TYPE_LABELS,
+)
+from layersadmin.admin import (
+    ReadOnlyModelAdmin,
+    SyncedModelAdmin,
+    api_label_column,
+    known_values_filter,
+)
 from layersadmin.layers import LayersError
 
-
-def _same(values: tuple[str, ...]) -> dict[str, str]:
-    return {value: value for value in values}
-
-
-# The API's documented values (REFERENCE 7.2, 8.4 and the ads-content schema; where two pages
-# of the documentation disagree, both spellings).
-CONTAINER_STATUSES = ("queued", "processing", "generating", "completed", "failed", "canceled")
-CONTAINER_FORMATS = (
-    "slideshow-builder",
-    "ugc-remix",
-    "video-remix",
-    "slideshow-remix",
-    "video_remix",
-    "slideshow_remix",
-    "ugc_remix",
-    "auto",
-)
-APPROVAL_STATUSES = ("not_required", "pending", "approved", "rejected")
-SCORING_POOLS = {"generated": "generated", "ugc": "ugc", "manual": "manual"}
-SOURCE_TYPES = {
-    "content_container": "content container",
-    "platform_post": "platform post",
-    "manual": "manual",
-}
-OVERRIDES = {"include": "included", "exclude": "excluded", "": "none"}
+# The filters offer the API's documented values (creatives.vocabulary: REFERENCE 7.2, 8.4 and
+# the ads-content schema), labelled as the dashboard says them.
+OVERRIDES = {"include": "Included", "exclude": "Excluded", "": "none"}
 
 
 @admin.register(ContentContainer)
 class ContentContainerAdmin(SyncedModelAdmin):
-    list_display = ("layers_id", "project", "status", "format", "creative_type", "created_at")
+    list_display = (
+        "layers_id",
+        "project",
+        api_label_column("status", "container_status"),
+        api_label_column("format", "format"),
+        api_label_column("creative_type", "creative_type", "creative type"),
+        api_label_column("approval_status", "approval_status", "approval"),
+        "created_at",
+    )
     list_filter = (
-        known_values_filter("status", "status", _same(CONTAINER_STATUSES)),
-        known_values_filter("format", "format", _same(CONTAINER_FORMATS)),
-        known_values_filter("creative_type", "creative type", _same(("generated", "uploaded"))),
-        known_values_filter("approval_status", "approval status", _same(APPROVAL_STATUSES)),
+        known_values_filter("status", "status", CONTAINER_STATUS_LABELS),
+        known_values_filter("format", "format", CONTAINER_FORMAT_LABELS),
+        known_values_filter("creative_type", "creative type", CREATIVE_TYPE_LABELS),
+        known_values_filter("approval_status", "approval status", APPROVAL_LABELS),
         "is_gone",
         ("created_at", admin.DateFieldListFilter),
     )
@@ -113,17 +113,18 @@ class AdsContentAdmin(SyncedModelAdmin):
         "title",
         "layers_id",
         "project",
-        "scoring_pool",
+        api_label_column("scoring_pool", "scoring_pool", "scoring pool"),
+        api_label_column("source_type", "source_type", "source"),
         "organic_score",
         "is_eligible",
-        "override",
+        api_label_column("override", "override"),
         "override_set_by",
     )
     list_filter = (
-        known_values_filter("scoring_pool", "scoring pool", SCORING_POOLS),
+        known_values_filter("scoring_pool", "scoring pool", SCORING_POOL_LABELS),
         known_values_filter("override", "override", OVERRIDES),
         "is_eligible",
-        known_values_filter("source_type", "source type", SOURCE_TYPES),
+        known_values_filter("source_type", "source type", SOURCE_TYPE_LABELS),
         "is_gone",
         ("scored_at", admin.DateFieldListFilter),
     )
@@ -152,7 +153,13 @@ class ScoreSampleAdmin(ReadOnlyModelAdmin):
 
 @admin.register(LeaderboardSnapshot)
 class LeaderboardSnapshotAdmin(ReadOnlyModelAdmin):
-    list_display = ("project", "metric", "window", "filters_key", "fetched_at")
+    list_display = (
+        "project",
+        api_label_column("metric", "metric"),
+        api_label_column("window", "window"),
+        "filters_key",
+        "fetched_at",
+    )
     list_filter = ("metric", "window")
     list_select_related = ("project",)
     search_fields = ("project__name", "project__layers_id")
@@ -181,6 +188,56 @@ class LeaderboardDemandAdmin(ReadOnlyModelAdmin):
     list_filter = ("metric", "window")
     list_select_related = ("project",)
     search_fields = ("project__name", "project__layers_id")
+    show_full_result_count = False
+
+
+class BulkOverrideItemInline(admin.TabularInline):
+    """Each row of a bulk action with its own outcome (read-only: the task writes them)."""
+
+    model = BulkOverrideItem
+    fields = (
+        "position",
+        "ads_content",
+        "before_override",
+        "after_override",
+        "status",
+        "error_code",
+        "error_message",
+        "request_id",
+        "finished_at",
+    )
+    readonly_fields = fields
+    raw_id_fields = ("ads_content",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BulkOverride)
+class BulkOverrideAdmin(ReadOnlyModelAdmin):
+    """Bulk include/exclude/clear and their undos (``creatives.bulk``): who, what, how far."""
+
+    list_display = ("id", "kind", "action", "user", "status", "created_at", "finished_at")
+    list_filter = ("kind", "action", "status")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "note", "items__ads_content__layers_id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = [BulkOverrideItemInline]
+
+
+@admin.register(BulkOverrideItem)
+class BulkOverrideItemAdmin(ReadOnlyModelAdmin):
+    """One row of a bulk action, to find a creative's bulk history by its id."""
+
+    list_display = ("bulk", "position", "ads_content", "after_override", "status", "error_code")
+    list_filter = ("status", "after_override")
+    list_select_related = ("bulk", "ads_content")
+    raw_id_fields = ("bulk", "ads_content")
+    search_fields = ("ads_content__layers_id", "error_code", "request_id")
     show_full_result_count = False
 
 

@@ -23,13 +23,22 @@ from creatives.selectors import (
 from creatives.table import DEFAULT_SORT, SORTS
 from creatives.vocabulary import (
     BASELINES,
+    CONTAINER_FORMAT_LABELS,
+    CONTAINER_STATUS_LABELS,
+    CREATIVE_TYPE_LABELS,
     DEFAULT_BASELINE,
     FIGURE_WINDOW_LABELS,
+    IDS_INVALID,
+    IDS_MAX,
     METRIC_LABELS,
     METRICS,
+    PLATFORM_LABELS,
+    SCORING_POOL_LABELS,
+    SOURCE_TYPE_LABELS,
     WINDOW_LABELS,
     WINDOWS,
 )
+from layersadmin.formatting import prettify
 from projects.forms import QueryForm
 
 CURSOR_MESSAGE = "That link to a later page is not valid (any more); showing the first page."
@@ -38,19 +47,12 @@ EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 RATIO_SORTS = ("roas", "cpa")
 RATIO_DEFAULTS = {"minSpend": 10.0, "minConversions": 1.0}
 
-SOURCE_TYPES = {
-    "content_container": "Generated",
-    "platform_post": "UGC posts",
-    "manual": "Manual uploads",
-}
-PLATFORMS = {
-    "instagram": "Instagram",
-    "tiktok": "TikTok",
-    "youtube": "YouTube",
-    "meta_ads": "Meta ads",
-    "tiktok_ads": "TikTok ads",
-    "apple_ads": "Apple ads",
-}
+SOURCE_TYPES = SOURCE_TYPE_LABELS
+PLATFORMS = PLATFORM_LABELS
+
+
+def _labelled(values: list[str], labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(v, labels.get(v) or prettify(v)) for v in values]
 
 
 def _date_field(label: str) -> forms.DateField:
@@ -79,11 +81,12 @@ class GalleryFilterForm(QueryForm):
 
     def __init__(self, data=None, *, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        self.fields["status"].choices = [(v, v) for v in choices["status"]]
-        self.fields["format"].choices = [(v, v) for v in choices["format"]]
-        self.fields["creativeType"].choices = [("", "Any type")] + [
-            (v, v) for v in choices["creative_type"]
-        ]
+        # The API's values, as people say them (vocabulary; an unknown one prettified).
+        self.fields["status"].choices = _labelled(choices["status"], CONTAINER_STATUS_LABELS)
+        self.fields["format"].choices = _labelled(choices["format"], CONTAINER_FORMAT_LABELS)
+        self.fields["creativeType"].choices = [("", "Any type")] + _labelled(
+            choices["creative_type"], CREATIVE_TYPE_LABELS
+        )
 
     def clean_cursor(self) -> tuple | None:
         cursor = self.cleaned_data.get("cursor")
@@ -154,16 +157,32 @@ class CreativeFilterForm(QueryForm):
         choices=[("", "All creatives")] + list(WATCHLISTS.items()),
     )
     cursor = forms.CharField(required=False, max_length=CURSOR_MAX_LENGTH, widget=forms.HiddenInput)
+    # Exactly these creatives (comma-separated ads-content ids, any id form): an alert's link.
+    ids = forms.CharField(required=False, max_length=IDS_MAX * 66, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, pools: list[str], **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        self.fields["pool"].choices = [("", "Any pool")] + [(p, p) for p in pools]
+        self.fields["pool"].choices = [("", "Any pool")] + _labelled(pools, SCORING_POOL_LABELS)
         defaults = self.ratio_defaults()
         for name, value in defaults.items():  # shown in the empty box, not sent back
             self.fields[name].widget.attrs["placeholder"] = f"{value:g}"
             self.fields[name].widget.attrs["title"] = (
                 f"{value:g} while sorting by ROAS or CPA unless you set it (0: none)"
             )
+
+    def clean_ids(self) -> list[str]:
+        ids: list[str] = []
+        for part in (self.cleaned_data.get("ids") or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if len(part) > 64 or any(ord(c) < 32 for c in part):
+                raise forms.ValidationError(IDS_INVALID.format(max=IDS_MAX))
+            if part not in ids:
+                ids.append(part)
+        if len(ids) > IDS_MAX:
+            raise forms.ValidationError(IDS_INVALID.format(max=IDS_MAX))
+        return ids
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -200,6 +219,7 @@ class CreativeFilterForm(QueryForm):
             "window": v["window"],
             "min_spend": v["minSpend"] or None,  # 0: no minimum
             "min_conversions": v["minConversions"] or None,
+            "ids": v["ids"] or None,
         }
 
     def query(self, **changes: Any) -> str:

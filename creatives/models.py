@@ -111,6 +111,9 @@ class AdsContent(SyncedModel):
         indexes = [
             models.Index(fields=["project", "-organic_score", "-layers_id"], name="ads_by_score"),
             models.Index(fields=["project", "-scored_at", "-layers_id"], name="ads_by_scored_at"),
+            # The agency's decision table (every project one sees) in its default order, read
+            # in order and stopped after a page instead of sorting every creative.
+            models.Index(fields=["-organic_score", "-layers_id"], name="ads_all_by_score"),
             # Overridden creatives across projects (admin's filter): few rows, so a partial
             # index, which the sync's writes of rows without an override never touch.
             models.Index(
@@ -446,3 +449,132 @@ class ContentReviewAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.action} {self.container_id} ({self.outcome})"
+
+
+class BulkOverride(models.Model):
+    """Local only: one include / exclude / clear of many scored creatives at once (or the undo
+    of one), run on a worker (``creatives.bulk``). Each row is a ``BulkOverrideItem`` with
+    its own PATCH, its own Idempotency-Key and its own outcome; every PATCH also leaves an
+    ``OverrideAudit`` entry, as a single override does."""
+
+    class Kind(models.TextChoices):
+        OVERRIDE = "override"
+        UNDO = "undo"
+
+    class Action(models.TextChoices):
+        INCLUDE = "include"
+        EXCLUDE = "exclude"
+        CLEAR = "clear"
+        UNDO = "undo", "put back"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "queued"
+        RUNNING = "running"
+        DONE = "done"
+        STOPPED = "stopped", "stopped (resume to send the rest)"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last progress (a row finished).")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="bulk_overrides",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.OVERRIDE)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    note = models.TextField(blank=True, default="", help_text="The one note sent with every row.")
+    projects = models.ManyToManyField(Project, related_name="bulk_overrides")
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    undo_until = models.DateTimeField(
+        null=True, blank=True, help_text="Until when Undo is offered (set when it finishes)."
+    )
+    undo_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="undo",
+        help_text="The bulk action this one puts back (kind undo).",
+    )
+    task_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "bulk override"
+        verbose_name_plural = "bulk overrides"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=["include", "exclude", "clear", "undo"]),
+                name="bulk_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "done", "stopped"]),
+                name="bulk_status_valid",
+            ),
+            # An undo puts back what its bulk action changed; a bulk action is never an undo.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="undo", action="undo", undo_of__isnull=False)
+                    | models.Q(kind="override", undo_of__isnull=True) & ~models.Q(action="undo")
+                ),
+                name="bulk_undo_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.action} #{self.pk} ({self.status})"
+
+
+class BulkOverrideItem(models.Model):
+    """One row of a ``BulkOverride``: the creative, what it had before and what is sent, the
+    Idempotency-Key made once when the bulk action was created (a retried task sends the
+    same one), and the row's own outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+        SKIPPED = "skipped", "skipped (nothing to send)"
+
+    bulk = models.ForeignKey(BulkOverride, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(help_text="Rows are sent in this order.")
+    ads_content = models.ForeignKey(
+        AdsContent, on_delete=models.PROTECT, related_name="bulk_override_items"
+    )
+    before_override = models.CharField(
+        max_length=16, blank=True, default="", help_text="As stored when created; as sent over."
+    )
+    before_note = models.TextField(blank=True, default="")
+    after_override = models.CharField(max_length=16, blank=True, default="", help_text="Sent.")
+    after_note = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["bulk", "position"]
+        verbose_name = "bulk override row"
+        verbose_name_plural = "bulk override rows"
+        constraints = [
+            models.UniqueConstraint(fields=["bulk", "position"], name="bulk_item_position"),
+            models.UniqueConstraint(fields=["bulk", "ads_content"], name="bulk_item_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "done", "failed", "skipped"]),
+                name="bulk_item_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(after_override__in=["", "include", "exclude"]),
+                name="bulk_item_after_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bulk_id}/{self.position} {self.ads_content_id} ({self.status})"

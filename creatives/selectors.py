@@ -299,9 +299,17 @@ def _with_sort_values(rows: QuerySet[AdsContent], window: str) -> QuerySet[AdsCo
     )
 
 
+def _scoped(rows: QuerySet, project: Project | None, projects: QuerySet[Project] | None):
+    """Rows of one project, or (the agency's table) of every project of ``projects``."""
+    if project is not None:
+        return rows.filter(project=project)
+    return rows.filter(project__in=projects if projects is not None else Project.objects.none())
+
+
 def creative_queryset(
     *,
-    project: Project,
+    project: Project | None = None,
+    projects: QuerySet[Project] | None = None,
     pool: str = "",
     override: str = "",
     eligible: bool | None = None,
@@ -311,11 +319,14 @@ def creative_queryset(
     window: str = DEFAULT_WINDOW,
     min_spend: float | None = None,
     min_conversions: float | None = None,
+    ids: list[str] | None = None,
 ) -> QuerySet[AdsContent]:
     """A project's visible scored creatives with their figures for ``window``, filtered and
     sorted (no per-row queries). A minimum spend or conversions keeps only creatives with
-    such a figure."""
-    rows = AdsContent.objects.filter(project=project, is_gone=False)
+    such a figure. ``ids``: exactly these creatives (ads-content ids in any form)."""
+    rows = _scoped(AdsContent.objects.filter(is_gone=False), project, projects)
+    if ids:
+        rows = rows.filter(key__in=sorted({id_key(i) for i in ids} - {""}))
     if pool:
         rows = rows.filter(scoring_pool=pool)
     if override == "none":
@@ -346,10 +357,14 @@ def figure_window_of(address: str) -> str:
     return window if window in FIGURE_WINDOWS else DEFAULT_WINDOW
 
 
-def creative_table(*, project: Project, window: str) -> CreativeTable:
+def creative_table(
+    *, project: Project | None = None, projects: QuerySet[Project] | None = None, window: str
+) -> CreativeTable:
     """The table's window and what it says of a creative without figures for it, from the
-    boards that feed them (``creatives.figures``): one query."""
+    boards that feed them (``creatives.figures``): one query. ``projects``: the agency's
+    table, over all of them."""
     label = FIGURE_WINDOW_LABELS.get(window, window)
+    whose = "this project's" if project is not None else "these projects'"
     if window == ROW_WINDOW:
         return CreativeTable(
             window=window,
@@ -361,7 +376,9 @@ def creative_table(*, project: Project, window: str) -> CreativeTable:
             ),
         )
     boards = latest_snapshots(
-        LeaderboardSnapshot.objects.filter(project=project, window=window, declined=False)
+        _scoped(LeaderboardSnapshot.objects, project, projects).filter(
+            window=window, declined=False
+        )
     ).values_list("metric", "filters")
     metrics, held = [], 0
     for metric, filters in boards:
@@ -378,7 +395,7 @@ def creative_table(*, project: Project, window: str) -> CreativeTable:
             window_label=label,
             missing_short="no board for this window",
             missing_long=(
-                f"No leaderboard over {label} is stored for this project, so Layers has given "
+                f"No leaderboard over {label} is stored for {whose[:-2]}, so Layers has given "
                 f"no figures for this window yet; viewing its leaderboard fetches one."
             ),
         )
@@ -389,7 +406,7 @@ def creative_table(*, project: Project, window: str) -> CreativeTable:
         missing_short=f"not in the top {held}",
         missing_long=(
             f"Not in the top {held} for this window: not among the top {held} by {named} over "
-            f"{label} in this project's stored leaderboards. Layers gives these figures only "
+            f"{label} in {whose} stored leaderboards. Layers gives these figures only "
             "for the creatives it ranks (eligible ones, unless a board includes ineligible)."
         ),
     )
@@ -482,16 +499,68 @@ class Trend(list):
     scale: tuple[float, float] | None = None
 
 
-def trend_scale(*, project: Project) -> tuple[float, float] | None:
-    """One scale for every trend line of a project's creatives table: the range of its visible
-    creatives' scores (one indexed MIN/MAX), the same for every page, filter and swapped row,
-    so lines compare across rows. A past score outside it is drawn at the edge."""
-    found = AdsContent.objects.filter(project=project, is_gone=False).aggregate(
-        low=Min("organic_score"), high=Max("organic_score")
+@dataclass(frozen=True)
+class CreativeSummary:
+    """What a creatives table shows of all its visible creatives, whatever its filters."""
+
+    total: int
+    pools: list[str]
+    scale: tuple[float, float] | None  # lowest and highest score (the trend lines' scale)
+    included_low: int
+    excluded_high: int
+
+
+def creative_summary(
+    *, project: Project | None = None, projects: QuerySet[Project] | None = None
+) -> CreativeSummary:
+    """The pools (for the filter), the trend lines' scale, the watchlists' counts and the
+    unfiltered total of a project's visible creatives (or of every project of ``projects``),
+    in one query grouped by pool: one pass over the rows where four used to be made (issue
+    16). Kept on the project instance (or the ``projects`` queryset) for the rest of the
+    request: a creatives page asks for it three or four times."""
+    holder = project if project is not None else projects  # what the request passes along
+    kept = getattr(holder, "_creative_summary", None)
+    if kept is not None:
+        return kept
+    groups = (
+        _scoped(AdsContent.objects.filter(is_gone=False), project, projects)
+        .order_by()
+        .values("scoring_pool")
+        .annotate(
+            n=Count("pk"),
+            low=Min("organic_score"),
+            high=Max("organic_score"),
+            included_low=Count(
+                "pk", filter=Q(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
+            ),
+            excluded_high=Count(
+                "pk", filter=Q(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
+            ),
+        )
     )
-    if found["low"] is None or found["high"] is None:
-        return None
-    return float(found["low"]), float(found["high"])
+    groups = list(groups)
+    lows = [g["low"] for g in groups if g["low"] is not None]
+    highs = [g["high"] for g in groups if g["high"] is not None]
+    summary = CreativeSummary(
+        total=sum(g["n"] for g in groups),
+        pools=sorted(g["scoring_pool"] for g in groups if g["scoring_pool"]),
+        scale=(float(min(lows)), float(max(highs))) if lows and highs else None,
+        included_low=sum(g["included_low"] for g in groups),
+        excluded_high=sum(g["excluded_high"] for g in groups),
+    )
+    if holder is not None:
+        holder._creative_summary = summary
+    return summary
+
+
+def trend_scale(
+    *, project: Project | None = None, projects: QuerySet[Project] | None = None
+) -> tuple[float, float] | None:
+    """One scale for every trend line of a project's creatives table (or the agency's, over
+    ``projects``): the range of its visible creatives' scores (``creative_summary``), the
+    same for every page, filter and swapped row, so lines compare across rows. A past score
+    outside it is drawn at the edge."""
+    return creative_summary(project=project, projects=projects).scale
 
 
 def attach_trends(
@@ -515,47 +584,55 @@ def attach_trends(
 
 def creative_page(
     *,
-    project: Project,
+    project: Project | None = None,
+    projects: QuerySet[Project] | None = None,
     sort: str = "score_desc",
     cursor: tuple[Any, str] | None = None,
     size: int = CREATIVES_PAGE_SIZE,
     with_total: bool = True,
     **filters: Any,
 ) -> Page:
-    """One page of the creatives table after ``cursor`` (sort value, layers_id)."""
-    rows = creative_queryset(project=project, sort=sort, **filters)
-    total = rows.count() if with_total else None
+    """One page of the creatives table after ``cursor`` (sort value, layers_id); of one
+    project, or of every project of ``projects`` (the agency's table: each row gets its own
+    project, from one query of them)."""
+    rows = creative_queryset(project=project, projects=projects, sort=sort, **filters)
+    total = None
+    if with_total:
+        # Unfiltered (a window alone filters nothing): the summary's count, already needed.
+        unfiltered = all(v in (None, "", [], ()) for k, v in filters.items() if k != "window")
+        if unfiltered:
+            total = creative_summary(project=project, projects=projects).total
+        else:
+            total = rows.count()
     if cursor is not None:
         rows = rows.filter(_after(sort, *cursor))
     rows = rows.defer(*CREATIVE_LIST_DEFERRED)
     page = _page(list(rows[: size + 1]), size, lambda r: creative_cursor(r, sort))
-    for row in page.items:
-        row.project = project  # the page's own project, not joined on every row
+    if project is not None:
+        for row in page.items:
+            row.project = project  # the page's own project, not joined on every row
+    elif page.items:
+        by_pk = Project.objects.in_bulk({row.project_id for row in page.items})
+        for row in page.items:
+            row.project = by_pk[row.project_id]
     attach_local_authors(page.items)
-    attach_trends(page.items, scale=trend_scale(project=project) if page.items else None)
+    scale = trend_scale(project=project, projects=projects) if page.items else None
+    attach_trends(page.items, scale=scale)
     page.total = total
     return page
 
 
-def creative_pools(*, project: Project) -> list[str]:
-    pools = (
-        AdsContent.objects.filter(project=project, is_gone=False)
-        .order_by()
-        .values_list("scoring_pool", flat=True)
-        .distinct()
-    )
-    return sorted(p for p in pools if p)
+def creative_pools(
+    *, project: Project | None = None, projects: QuerySet[Project] | None = None
+) -> list[str]:
+    return creative_summary(project=project, projects=projects).pools
 
 
-def watchlist_counts(*, project: Project) -> dict[str, int]:
-    return AdsContent.objects.filter(project=project, is_gone=False).aggregate(
-        included_low=Count(
-            "pk", filter=Q(override="include", organic_score__lt=ELIGIBILITY_THRESHOLD)
-        ),
-        excluded_high=Count(
-            "pk", filter=Q(override="exclude", organic_score__gte=ELIGIBILITY_THRESHOLD)
-        ),
-    )
+def watchlist_counts(
+    *, project: Project | None = None, projects: QuerySet[Project] | None = None
+) -> dict[str, int]:
+    summary = creative_summary(project=project, projects=projects)
+    return {"included_low": summary.included_low, "excluded_high": summary.excluded_high}
 
 
 def creative_get(*, project: Project, ads_content_id: str) -> AdsContent:

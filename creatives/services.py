@@ -108,6 +108,8 @@ def creative_override_set(
     form_token: str = "",
     source: str = "dashboard",
     client: LayersClient | None = None,
+    idempotency_key: str = "",
+    background: bool = False,
 ) -> OverrideResult:
     """Include, exclude or clear (``override=""``) a creative through the API, with an audit.
 
@@ -125,11 +127,14 @@ def creative_override_set(
        (``form_token``, made when the form was rendered) with one body (override, note). It is
        stored with the audit entry and reused when the same form is sent again with the same
        body (a double click, a retry after "unknown"); a changed note is a new operation with
-       a new key. The key itself is never taken from the request.
+       a new key. The key itself is never taken from the request. A bulk action
+       (``creatives.bulk``) passes the key it made for the row when it was created
+       (``idempotency_key``, with the same value as ``form_token``): a retried task sends it again.
     3. The project's customer is confirmed upstream (seed 003; ``project_assert_customer``):
        confirmed or unconfirmed (no customer on either side) is recorded on the audit entry.
     4. The PATCH is sent; a person never waits past ``LAYERS_INTERACTIVE_MAX_WAIT`` for the
-       rate budget (``LayersBusy``: nothing was changed).
+       rate budget (``LayersBusy``: nothing was changed). A worker (``background``) waits as
+       long as the pacing takes, behind people's requests, as the sync does.
     5. The row is stored from the API's answer, which may name the creative in another id
        form (``same_id``).
 
@@ -149,7 +154,10 @@ def creative_override_set(
             return OverrideResult(ads_content=row, audit=previous, replayed=True)
         if not override and not row.override:
             raise NothingToClear(NOTHING_TO_CLEAR)
-        idempotency_key = previous.idempotency_key if previous else str(uuid.uuid4())
+        if previous is not None:
+            idempotency_key = previous.idempotency_key
+        else:
+            idempotency_key = idempotency_key[:64] or str(uuid.uuid4())
         in_flight = OverrideAudit.objects.filter(
             ads_content=row,
             outcome=OverrideAudit.Outcome.PENDING,
@@ -173,7 +181,7 @@ def creative_override_set(
         )
 
     client = client or get_client()
-    max_wait = settings.LAYERS_INTERACTIVE_MAX_WAIT
+    max_wait = None if background else settings.LAYERS_INTERACTIVE_MAX_WAIT
     try:
         audit.customer_check = project_assert_customer(
             project=project, client=client, max_wait=max_wait

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from creatives.vocabulary import FIGURES, Figure
+from layersadmin.formatting import metric_text
 
 ASC, DESC = "asc", "desc"
 
@@ -256,3 +257,116 @@ def table_headers(*, sort: str, query: Callable[[str], str]) -> list[Header]:
             Header(column=column, query=query(target), aria_sort=aria, next_label=names[target])
         )
     return headers
+
+
+# --- Leaderboards -------------------------------------------------------------------------------
+# The project and agency leaderboard tables (templates/leaderboard/project.html, agency.html),
+# column by column, with what each one's CSV export carries: the exports read these, in this
+# order, and a test holds each table's header cells to them (tests/creatives/test_board_columns).
+
+BoardExport = tuple[str, Callable[[Any, str], Any]]  # (CSV header, value of (row, metric))
+
+
+def _movement(row: Any, metric: str) -> str:
+    return f"{row.movement} {row.delta}" if row.movement in ("up", "down") else row.movement
+
+
+def _section(name: str, field: str) -> Callable[[Any, str], Any]:
+    def value(row: Any, metric: str) -> Any:
+        return (getattr(row, name) or {}).get(field)
+
+    return value
+
+
+def _platforms(row: Any, metric: str) -> str:
+    return " ".join((row.organic or {}).get("platforms", []) or [])
+
+
+def _shown(row: Any, metric: str) -> str:
+    return metric_text(row.metric_value, metric)  # plain text: this is the CSV
+
+
+def _as_of(row: Any, metric: str) -> str:
+    return row.snapshot.fetched_at.isoformat() if row.snapshot else ""
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    key: str
+    label: str  # the header cell's text ("": the metric's own label)
+    exports: tuple[BoardExport, ...] = ()
+
+
+BOARD_RANK = BoardColumn("rank", "Rank", (("rank", lambda row, metric: row.rank),))
+# Rank movement and metric change against the page's baseline (vocabulary.BASELINES).
+BOARD_MOVE = BoardColumn(
+    "move",
+    "Move",
+    (("movement", _movement), ("metricChange", lambda row, metric: row.metric_change)),
+)
+BOARD_THUMBNAIL = BoardColumn("thumbnail", "Thumbnail")
+BOARD_CREATIVE = BoardColumn(
+    "creative",
+    "Creative",
+    (
+        ("title", lambda row, metric: row.title),
+        ("adsContentId", lambda row, metric: row.ads_content_id),
+        ("sourceType", lambda row, metric: row.source_type),
+    ),
+)
+BOARD_PROJECT = BoardColumn(
+    "project",
+    "Project",
+    (
+        ("project", lambda row, metric: row.project.name),
+        ("projectId", lambda row, metric: row.project.layers_id),
+        ("projectRank", lambda row, metric: row.project_rank),  # "#N in its project"
+    ),
+)
+BOARD_METRIC = BoardColumn(
+    "metric", "", (("metricValue", lambda row, metric: row.metric_value), ("shown", _shown))
+)
+BOARD_BAR = BoardColumn("bar", "Compared with the leader")
+BOARD_BREAKDOWN = BoardColumn(
+    "breakdown",
+    "Organic and paid",
+    (
+        ("views", _section("organic", "views")),
+        ("engagementRate", _section("organic", "engagementRate")),
+        ("watchTimeMs", _section("organic", "watchTimeMs")),
+        ("platforms", _platforms),
+        ("spend", _section("paid", "spend")),
+        ("conversions", _section("paid", "conversions")),
+        ("roas", _section("paid", "roas")),
+        ("cpa", _section("paid", "cpa")),
+    ),
+)
+BOARD_AS_OF = BoardColumn("as_of", "As of", (("asOf", _as_of),))
+
+PROJECT_BOARD_COLUMNS = (
+    BOARD_RANK,
+    BOARD_MOVE,
+    BOARD_THUMBNAIL,
+    BOARD_CREATIVE,
+    BOARD_METRIC,
+    BOARD_BAR,
+    BOARD_BREAKDOWN,
+)
+AGENCY_BOARD_COLUMNS = (
+    BOARD_RANK,
+    BOARD_THUMBNAIL,
+    BOARD_CREATIVE,
+    BOARD_PROJECT,
+    BOARD_METRIC,
+    BOARD_BAR,
+    BOARD_BREAKDOWN,
+    BOARD_AS_OF,
+)
+
+
+def board_export_header(columns: tuple[BoardColumn, ...]) -> list[str]:
+    return [header for column in columns for header, _value in column.exports]
+
+
+def board_export_line(row: Any, metric: str, columns: tuple[BoardColumn, ...]) -> list[Any]:
+    return [value(row, metric) for column in columns for _header, value in column.exports]

@@ -1,4 +1,5 @@
-"""Background tasks of the creatives app: a leaderboard fetched on a worker, never in a request.
+"""Background tasks of the creatives app: a leaderboard fetched, or a bulk override sent, on a
+worker, never in a request.
 
 The leaderboard page queues one when Layers is busy on a first view, or when a board someone
 looks at is older than its target (``creatives.demand``). Same framework and rules as
@@ -18,3 +19,11 @@ from creatives.demand import leaderboard_demand_refresh
 def leaderboard_refresh_task(*, demand_id: int) -> dict:
     """Fetch and store the board of one ``LeaderboardDemand``; clear its pending mark."""
     return leaderboard_demand_refresh(demand_id=demand_id)
+
+
+@task()
+def bulk_override_task(*, bulk_id: int) -> dict:
+    """Send the pending rows of one ``BulkOverride`` (``creatives.bulk``), one PATCH each."""
+    from creatives.bulk import bulk_override_run  # bulk queues this task: import at run time
+
+    return bulk_override_run(bulk_id=bulk_id)

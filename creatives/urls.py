@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from creatives import review_views, views
+from creatives import bulk_views, review_views, views
 
 project = "projects/<str:project_id>/"
 
@@ -33,6 +33,34 @@ urlpatterns = [
         f"{project}creatives/<str:ads_content_id>/override/",
         views.creative_override,
         name="creative_override",
+    ),
+    # The decision tables' shared row form, bulk actions and the agency's table
+    # (creatives/bulk_views.py).
+    path("creatives/", bulk_views.agency_creatives, name="agency_creatives"),
+    path(
+        "creatives/export.csv", bulk_views.agency_creatives_export, name="agency_creatives_export"
+    ),
+    path("creatives/change/", bulk_views.creative_change, name="creative_change"),
+    path(
+        "creatives/changes/<int:audit_id>/undo/",
+        bulk_views.creative_override_undo_view,
+        name="creative_override_undo",
+    ),
+    path("creatives/bulk/", bulk_views.bulk_override_create_view, name="bulk_override_create"),
+    path(
+        "creatives/bulk/<int:bulk_id>/",
+        bulk_views.bulk_override_status,
+        name="bulk_override_status",
+    ),
+    path(
+        "creatives/bulk/<int:bulk_id>/undo/",
+        bulk_views.bulk_override_undo_view,
+        name="bulk_override_undo",
+    ),
+    path(
+        "creatives/bulk/<int:bulk_id>/resume/",
+        bulk_views.bulk_override_resume_view,
+        name="bulk_override_resume",
     ),
     # Content review (creatives/review_views.py).
     path("review/", review_views.agency_review_queue, name="agency_review_queue"),

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
+from creatives.bulk import override_undo_offer
 from creatives.demand import leaderboard_agency_show, leaderboard_refresh_now, leaderboard_show
 from creatives.forms import (
     SOURCE_TYPES,
@@ -65,8 +66,18 @@ from creatives.services import (
     creative_override_set,
     leaderboard_filters,
 )
-from creatives.table import export_header, export_line, table_headers
-from creatives.vocabulary import BASELINES, DEFAULT_BASELINE
+from creatives.table import (
+    AGENCY_BOARD_COLUMNS,
+    PROJECT_BOARD_COLUMNS,
+    BoardColumn,
+    board_export_header,
+    board_export_line,
+    export_header,
+    export_line,
+    table_headers,
+)
+from creatives.vocabulary import BASELINES, DEFAULT_BASELINE, IDS_CHIP, IDS_CHIP_REMOVE
+from layersadmin.addresses import no_empty_parameters
 from layersadmin.htmx import (
     HtmxHttpRequest,
     local_next,
@@ -82,7 +93,6 @@ from layersadmin.layers import (
     LayersOutcomeUnknown,
     LayersUnavailable,
 )
-from layersadmin.templatetags.dashboard import metric_value
 from projects.models import Project
 from projects.selectors import (
     project_for_user,
@@ -127,6 +137,7 @@ def _day_start(day: dt.date | None, project: Project, *, days: int = 0) -> dt.da
 
 @require_GET
 @login_required
+@no_empty_parameters
 def gallery(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
     project = project_for_user(request.user, project_id)
     with project_timezone(project):
@@ -204,8 +215,11 @@ def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
             "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
             "watch": form.values()["watch"],
             "can_override": request.user.has_perm(CHANGE_OVERRIDE),
+            # Rows to tick for a bulk action (creatives.bulk_views); none when archived.
+            "bulk_pick": request.user.has_perm(CHANGE_OVERRIDE) and not project.is_archived,
             "return_to": url,
             "export_query": query,
+            "ids_chip": _ids_chip(form),
         }
         fragment = "page" if loading_more else "results"
         if request.htmx and request.htmx.target == "creative-listing":
@@ -214,6 +228,16 @@ def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
         if wants_fragment(request) and not loading_more:
             push_url(response, url)  # the address bar without empty parameters
         return response
+
+
+def _ids_chip(form: CreativeFilterForm) -> dict[str, str] | None:
+    """The removable chip of an ``ids`` filter (an alert's link): what it says, and the
+    table's address without it."""
+    ids = form.values()["ids"]
+    if not ids:
+        return None
+    text = IDS_CHIP.format(count=len(ids), plural="" if len(ids) == 1 else "s")
+    return {"text": text, "remove": IDS_CHIP_REMOVE, "query": form.query(ids="")}
 
 
 def _has_empty(request: HtmxHttpRequest) -> bool:
@@ -364,6 +388,13 @@ def creative_override(
     """
     project = project_for_user(request.user, project_id)
     creative = _creative_or_404(project, ads_content_id)
+    return override_post(request, project, creative)
+
+
+def override_post(request: HtmxHttpRequest, project: Project, creative: AdsContent) -> HttpResponse:
+    """The override's POST (``creative_override``), wherever its form is: this creative's
+    page, or a decision table's one shared dialog (``creatives.bulk_views.creative_change``,
+    whose ``table=agency`` asks for the agency table's row back)."""
     if not request.user.has_perm(CHANGE_OVERRIDE):
         raise PermissionDenied("You may not change overrides.")
     form = OverrideForm(request.POST)
@@ -396,6 +427,7 @@ def creative_override(
         error=error,
         flash=True,
         note_value=note_value,
+        undo=override_undo_offer(creative, request.user) if done else None,
     )
 
 
@@ -415,6 +447,9 @@ def _override_fragment(
         except AdsContent.DoesNotExist:  # the sync found it gone meanwhile
             raise Http404("No such creative.") from None
         context = {"project": project, "row": row, "creative": row, "can_override": True, **extra}
+        # The agency's decision table has a project column (creatives.bulk_views).
+        context["agency"] = request.POST.get("table") == "agency"
+        context["bulk_pick"] = not panel  # the table it goes back into has the box column
         if panel:
             context["history"] = override_history(ads_content=row)
             context["fragment_name"] = "panel"
@@ -517,6 +552,7 @@ def _mix_labels(mixes: SourceMixes | None) -> dict[str, list[str]] | None:
 
 @require_GET
 @login_required
+@no_empty_parameters
 def leaderboard(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
     """The stored board for the chosen controls; a combination never stored is fetched now
     (or queued when Layers is busy, and this fragment polls), a stale one refreshed in the
@@ -581,63 +617,24 @@ def leaderboard_refresh_view(request: HtmxHttpRequest, project_id: str) -> HttpR
         )
 
 
-def _leaderboard_csv_rows(
-    rows: Iterable, metric: str, *, with_project: bool = False
-) -> Iterator[list[Any]]:
-    for row in rows:
-        organic, paid = row.organic or {}, row.paid or {}
-        line = [
-            row.rank,
-            f"{row.movement} {row.delta}" if row.movement in ("up", "down") else row.movement,
-            row.title,
-            row.ads_content_id,
-            row.source_type,
-            row.metric_value,
-            metric_value(row.metric_value, metric),
-            organic.get("views"),
-            organic.get("engagementRate"),
-            " ".join(organic.get("platforms", []) or []),
-            paid.get("spend"),
-            paid.get("conversions"),
-            paid.get("roas"),
-            paid.get("cpa"),
-        ]
-        if with_project:
-            line[1:1] = [row.project.name, row.project.layers_id]
-        yield line
-
-
-LEADERBOARD_HEADER = [
-    "rank",
-    "movement",
-    "title",
-    "adsContentId",
-    "sourceType",
-    "metricValue",
-    "shown",
-    "views",
-    "engagementRate",
-    "platforms",
-    "spend",
-    "conversions",
-    "roas",
-    "cpa",
-]
+def _board_csv(rows: Iterable, metric: str, columns: tuple[BoardColumn, ...]) -> str:
+    """A leaderboard table as CSV: its columns' exports (creatives.table), in its order."""
+    lines = (board_export_line(row, metric, columns) for row in rows)
+    return "".join(_csv_stream(board_export_header(columns), lines))
 
 
 @require_GET
 @login_required
 def leaderboard_export(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
-    """The leaderboard as shown (same controls, same stored snapshot), as CSV."""
+    """The leaderboard as shown (same controls, same stored snapshot, same baseline), as CSV:
+    the columns of ``creatives.table.PROJECT_BOARD_COLUMNS``, rank movement and metric change
+    included."""
     project = project_for_user(request.user, project_id)
     form = LeaderboardForm(request.GET)
     controls = form.service_kwargs()
     board = leaderboard_get(project=project, baseline=form.baseline_choice(), **controls)
     response = HttpResponse(
-        "".join(
-            _csv_stream(LEADERBOARD_HEADER, _leaderboard_csv_rows(board.rows, controls["metric"]))
-        ),
-        content_type="text/csv",
+        _board_csv(board.rows, controls["metric"], PROJECT_BOARD_COLUMNS), content_type="text/csv"
     )
     name = _filename(
         "leaderboard", project.name or project.layers_id, controls["metric"], controls["window"]
@@ -648,6 +645,7 @@ def leaderboard_export(request: HtmxHttpRequest, project_id: str) -> HttpRespons
 
 @require_GET
 @login_required
+@no_empty_parameters
 def agency_leaderboard(request: HtmxHttpRequest) -> HttpResponse:
     """Top creatives across every project the user may see, from each one's newest default
     board; boards not stored yet are fetched first, or queued and polled for
@@ -689,10 +687,8 @@ def agency_leaderboard_export(request: HtmxHttpRequest) -> HttpResponse:
         window=v["window"],
         limit=v["limit"],
     )
-    header = LEADERBOARD_HEADER[:1] + ["project", "projectId"] + LEADERBOARD_HEADER[1:]
     response = HttpResponse(
-        "".join(_csv_stream(header, _leaderboard_csv_rows(rows, v["metric"], with_project=True))),
-        content_type="text/csv",
+        _board_csv(rows, v["metric"], AGENCY_BOARD_COLUMNS), content_type="text/csv"
     )
     name = _filename("agency-leaderboard", v["metric"], v["window"])
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -8,10 +8,15 @@ pretty-printed and escaped, and big changelists skip the full-table COUNT.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.urls import NoReverseMatch
 from django.utils.html import format_html
+
+from layersadmin.models import SavedView
+from layersadmin.templatetags.dashboard import api_label
 
 
 class SyncedModelAdmin(admin.ModelAdmin):
@@ -81,3 +86,54 @@ def known_values_filter(field: str, title: str, values: dict[str, str]) -> type:
 
     KnownValuesFilter.title = title
     return KnownValuesFilter
+
+
+def api_label_column(field: str, kind: str, description: str = "") -> Callable[[Any], str]:
+    """A list_display column showing an API value as people say it, the raw value in its
+    tooltip (``layersadmin.formatting.api_label``, as the dashboard's ``api_label`` filter),
+    sorting on the field itself."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj: Any) -> str:
+        return api_label(getattr(obj, field, None), kind)
+
+    column.__name__ = f"{field}_label"
+    return column
+
+
+# --- saved views (layersadmin.saved_views) ------------------------------------------------------
+
+
+def _saved_view_pages() -> dict[str, str]:
+    from layersadmin.saved_views import PAGES
+
+    return {name: page.label for name, page in PAGES.items()}
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    """People's saved views: support finds one by name or person, opens its link, fixes or
+    deletes it. The rules a view keeps (its page, its project, a team of its owner, a
+    normalised query) are checked here too (``SavedView.clean``)."""
+
+    list_display = ("name", "page", "project", "owner", "visibility", "group", "updated_at", "link")
+    list_filter = ("visibility",)
+    list_select_related = ("owner", "project", "group")
+    search_fields = ("name", "owner__username", "owner__first_name", "owner__last_name", "query")
+    raw_id_fields = ("owner", "project")
+    readonly_fields = ("created_at", "updated_at", "link")
+    show_full_result_count = False
+
+    def get_list_filter(self, request):
+        pages = known_values_filter("page", "page", _saved_view_pages())
+        return (pages, *self.list_filter)
+
+    @admin.display(description="link")
+    def link(self, obj):
+        if obj.pk is None:
+            return "-"
+        try:
+            url = obj.get_absolute_url()
+        except NoReverseMatch:
+            return "-"
+        return format_html('<a href="{}">open the view</a>', url)

@@ -49,7 +49,8 @@ def render_htmx(
     """Render ``template_name``, or its named partial ``fragment`` for an htmx request."""
     name = f"{template_name}#{fragment}" if fragment and wants_fragment(request) else template_name
     response = render(request, name, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
+    # A fragment and the whole page (a history restore sends HX-Request too) are cached apart.
+    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     return response
 
 

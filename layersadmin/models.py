@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from layersadmin.layers.ids import id_key
@@ -80,3 +81,85 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_hash} {self.endpoint_class}"
+
+
+class SavedView(models.Model):
+    """A person's named filters of one dashboard page (``layersadmin.saved_views``): local
+    only, never sent to Layers. The link is the page's address with ``query``, so sharing
+    one is copying it; a team view is listed to the members of its group (a Django auth
+    Group is a team)."""
+
+    class Visibility(models.TextChoices):
+        PERSONAL = "personal", "Only me"
+        TEAM = "team", "My team"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    page = models.CharField(
+        max_length=64, help_text="The page's URL name (layersadmin.saved_views.PAGES)."
+    )
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="The project of a project's page; empty for a page across projects.",
+    )
+    query = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="The page's query string, normalised: no empty parameter, no cursor or "
+        "page, keys sorted (layersadmin.addresses.query_normalise).",
+    )
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PERSONAL
+    )
+    group = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="The team a team view is listed to (one of the owner's groups).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # One name per person and page; a project's pages count per project (NULLs are
+            # distinct in a unique index, so the pages across projects need their own).
+            models.UniqueConstraint(
+                fields=["owner", "page", "project", "name"],
+                condition=models.Q(project__isnull=False),
+                name="savedview_owner_page_project_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "page", "name"],
+                condition=models.Q(project__isnull=True),
+                name="savedview_owner_page_name_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(visibility="personal", group__isnull=True)
+                | models.Q(visibility="team", group__isnull=False),
+                name="savedview_team_has_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["page", "project"], name="savedview_page_project")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from layersadmin.saved_views import page_url
+
+        return page_url(page=self.page, project=self.project, query=self.query)
+
+    def clean(self) -> None:
+        from layersadmin.saved_views import saved_view_problems
+
+        saved_view_problems(self)

@@ -9,6 +9,7 @@ LAYERS_API_BASE_URL mandatory and turns on the security settings `check --deploy
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,6 +65,9 @@ INSTALLED_APPS = [
     "projects",
     "creatives",
     "sync",
+    "webhooks",
+    "alerts",
+    "digests",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +101,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The bell's unread count: one indexed COUNT, only when a page shows it.
+                "alerts.context_processors.notifications",
             ],
         },
     }
@@ -123,7 +129,20 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://layersadmin")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://layersadmin"),
+    # Rendered list rows ({% rowcache %}, layersadmin/templatetags/fragments.py): keyed by what
+    # they show, so each process keeps its own (never shared, nothing to invalidate).
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "layersadmin-fragments",
+        "OPTIONS": {"MAX_ENTRIES": 5000, "CULL_FREQUENCY": 4},
+    },
+}
+FRAGMENT_CACHE_ALIAS = "fragments"
+# How long a rendered row is kept (its relative times, "3 min ago", are at most this old);
+# 0 renders every row every time.
+FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -254,6 +273,67 @@ LAYERS_CADENCE_MINUTES = {
 # boards never are).
 LAYERS_BOARD_DEMAND_DAYS = env.int("LAYERS_BOARD_DEMAND_DAYS", default=7)
 
+# --- Alerts (alerts/services.py; README "Alerts") ------------------------------------------------
+# Evaluated after each project's sync and every sync_layers run. The 4.0 gate is the API's.
+# A creative entering the top N of a configured leaderboard (LAYERS_LEADERBOARDS).
+LAYERS_ALERT_TOP_N = env.int("LAYERS_ALERT_TOP_N", default=10)
+# A score drop of at least this many points since the baseline: the score this many days ago
+# (or when first seen, for a younger creative).
+LAYERS_ALERT_SCORE_DROP = env.float("LAYERS_ALERT_SCORE_DROP", default=1.0)
+LAYERS_ALERT_SCORE_DROP_DAYS = env.int("LAYERS_ALERT_SCORE_DROP_DAYS", default=7)
+# A project whose sync failed this many times in a row.
+LAYERS_ALERT_SYNC_FAILURES = env.int("LAYERS_ALERT_SYNC_FAILURES", default=3)
+# A project one of whose kinds is older than its freshness target (projects/freshness.py)
+# plus this many minutes.
+LAYERS_ALERT_STALE_GRACE_MINUTES = env.int("LAYERS_ALERT_STALE_GRACE_MINUTES", default=15)
+
+
+# This site's address, for links in messages sent elsewhere (Slack, digest e-mails). Unset:
+# http://127.0.0.1:8000 with DEBUG on; with DEBUG off https:// and the first named
+# ALLOWED_HOSTS entry (a system check, digests.W001, warns when that is this machine).
+def _site_url() -> str:
+    value = env.str("SITE_URL", default="").strip().rstrip("/")
+    if value or DEBUG:
+        return value or "http://127.0.0.1:8000"
+    named = [h for h in ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
+    return f"https://{named[0]}" if named else "http://127.0.0.1:8000"
+
+
+SITE_URL = _site_url()
+
+# --- E-mail (the digests: manage.py send_digests; README "Digests") --------------------------
+# EMAIL_URL (smtp://user:password@host:25; smtp+tls:// STARTTLS, port 587 by default;
+# smtp+ssl:// TLS from the start, 465; consolemail:// prints) or the EMAIL_HOST family.
+# Neither: the console backend with DEBUG on (the demo prints e-mails, sends none), Django's
+# SMTP to localhost:25 with DEBUG off. The password is never logged or rendered.
+_email_url = env.str("EMAIL_URL", default="").strip()
+if _email_url:
+    _email = env.email_url_config(_email_url)  # an unknown scheme refuses to start
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+    EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+    EMAIL_PORT = _email.get("EMAIL_PORT") or (
+        465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25
+    )
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+    if _email.get("EMAIL_FILE_PATH"):
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+elif env.str("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Seconds before an unresponsive mail server fails a send (it is retried by the next run).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="layersadmin <noreply@localhost>")
+
 # --- Background tasks (django-tasks, the backport of Django 6's django.tasks) ------------------
 # Work a person or an event starts (admin's "Sync selected projects now", re-fetches) runs as a
 # task on a worker, never inside a web request. LAYERS_TASKS_BACKEND picks where tasks go:
@@ -280,6 +360,21 @@ RQ_QUEUES = {"default": {"URL": LAYERS_TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3
 if LAYERS_TASKS_BACKEND == "rq":
     # Only then: django-rq's admin dashboard talks to Redis on every page.
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# --- Layers webhooks (the webhooks app, POST /webhooks/layers/; README "Webhooks") ----------
+# The signing secret of the endpoint registered with Layers; during a rotation the old and the
+# new one, comma-separated (a delivery signed with either is accepted). Empty: the endpoint
+# answers 503 "not configured" (Layers retries a 5xx, so nothing sent meanwhile is lost).
+LAYERS_WEBHOOK_SECRET = env.str("LAYERS_WEBHOOK_SECRET", default="")
+# Deliveries accepted per client address, "count/period" (s, m, h, d), counted in the default
+# cache: per process with the local-memory cache, shared when CACHE_URL is a Redis. More answer
+# 429, which Layers retries.
+LAYERS_WEBHOOK_RATE_LIMIT = env.str("LAYERS_WEBHOOK_RATE_LIMIT", default="600/m").strip()
+if not re.fullmatch(r"[1-9][0-9]*/([1-9][0-9]*)?[smhd]", LAYERS_WEBHOOK_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"LAYERS_WEBHOOK_RATE_LIMIT must look like 600/m (count/period: s, m, h or d), not "
+        f"{LAYERS_WEBHOOK_RATE_LIMIT!r} (see .env.example and README's configuration)."
+    )
 
 # --- Security -----------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

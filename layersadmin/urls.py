@@ -11,6 +11,10 @@ never changes its address):
     /projects/<id>/creatives/                 creative_list       creatives (+ export.csv)
     /projects/<id>/creatives/<adsContentId>/  creative_detail     creatives (+ override/)
     /tasks/<task_id>/                         task_status         sync (a person's background task)
+    /saved-views/ (+ <id>/delete/)            saved_view_create   projects (POST: saved views)
+    /webhooks/layers/                         layers_webhook      webhooks (Layers' signed events)
+    /notifications/ (+ read/)                 notifications       alerts (a person's alerts)
+    /settings/alerts/ (+ mute/)               alert_settings      alerts (rules, digest, mutes)
 
 ``<id>`` is the Layers project id in any form (``layersadmin.layers.ids``).
 """
@@ -20,6 +24,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from layersadmin import views
+from projects import saved_view_views
 
 admin.site.site_header = "layersadmin support"
 admin.site.site_title = "layersadmin"
@@ -46,4 +51,12 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("creatives.urls")),
     path("", include("sync.urls")),
+    path("saved-views/", saved_view_views.saved_view_create_view, name="saved_view_create"),
+    path(
+        "saved-views/<int:view_id>/delete/",
+        saved_view_views.saved_view_delete_view,
+        name="saved_view_delete",
+    ),
+    path("", include("webhooks.urls")),
+    path("", include("alerts.urls")),
 ]

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from layersadmin.admin import SyncedModelAdmin
+from layersadmin.admin import SyncedModelAdmin, api_label_column
 from layersadmin.layers import LayersError
 from projects.admin_forms import ProjectChangeForm, ProjectCreateForm
 from projects.models import Project
@@ -23,7 +23,7 @@ class ProjectAdmin(SyncedModelAdmin):
     list_display = (
         "name",
         "customer_external_id",
-        "status",
+        api_label_column("status", "project_status"),
         "layers_id",
         "content_count",
         "scored_count",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .dialects import DIALECTS
@@ -42,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed: the shapes the vendor pages show; variant: the other reasonable answer "
         "wherever the docs are silent or disagree (sandbox/README.md)",
     )
+    ap.add_argument(
+        "--webhook-url",
+        default=os.environ.get("SANDBOX_WEBHOOK_URL") or None,
+        help="POST signed webhook events here (content.generated on advance, content.approved"
+        "/rejected on review; sandbox/webhooks.py). Env: SANDBOX_WEBHOOK_URL",
+    )
+    ap.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("SANDBOX_WEBHOOK_SECRET") or None,
+        help="the secret webhooks are signed with; two comma-separated sign with both, as "
+        "during a rotation. Env: SANDBOX_WEBHOOK_SECRET (keeps it out of the process list)",
+    )
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return ap
 
@@ -50,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         print("--fault-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    if args.webhook_url and not (args.webhook_secret or "").strip(" ,"):
+        print("--webhook-url needs --webhook-secret (or SANDBOX_WEBHOOK_SECRET)", file=sys.stderr)
+        return 2
+    if args.webhook_url and not args.webhook_url.startswith(("http://", "https://")):
+        print("--webhook-url must be an http:// or https:// URL", file=sys.stderr)
         return 2
     if args.now is not None:
         try:
@@ -70,12 +89,16 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         verbose=args.verbose,
         dialect=args.dialect,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
     )
     print("Layers Partner API sandbox")
     print(f"  base URL : {srv.base_url}")
     print(f"  control  : {srv.root_url}/_sandbox/  (advance, reset, faults, state, info)")
     clock = f"{srv.now_text} (real time)" if srv.realtime else f"{srv.now_text} (pinned)"
     print(f"  clock    : {clock}   seed {args.seed}   tier {args.tier}   dialect {args.dialect}")
+    if srv.webhooks is not None:  # the secret is never printed
+        print(f"  webhooks : POST {srv.webhooks.url} (signed)")
     print("  API keys :")
     for label, key in srv.keys.items():
         print(f"    {label:<15} {key}")

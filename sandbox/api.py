@@ -9,7 +9,7 @@ import json
 import re
 import zoneinfo
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import generate
@@ -43,6 +43,9 @@ class Ctx:
     tier: str
     dialect: Dialect = SEED
     faults: object = None  # limits.Faults (walk rescores); None outside the HTTP server
+    # Webhook events the handler's change calls for: (type, container, fields). The HTTP
+    # layer sends them (sandbox/webhooks.py) once the request has succeeded.
+    events: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -607,6 +610,7 @@ def content_approve(ctx: Ctx):
     }
     if posts or ctx.dialect.promotion_always:
         answer["pendingSchedulePromotion"] = {"status": outcome, "scheduledPostIds": posts}
+    ctx.events.append(("content.approved", c, {"approvalStatus": "approved", **c.review}))
     return 200, render_container(ctx, c, answer), {}
 
 
@@ -627,6 +631,7 @@ def content_reject(ctx: Ctx):
         "rejectedBy": c.review["rejectedBy"],
         "reason": reason,
     }
+    ctx.events.append(("content.rejected", c, {"approvalStatus": "rejected", **c.review}))
     return 200, render_container(ctx, c, answer), {}
 
 

@@ -141,6 +141,9 @@ class Dialect:
     review_answer_bare_id: bool  # the answer's id: bare uuid (else cnt_<uuid>)
     reviewer_is_key_id: bool  # approvedBy/rejectedBy: key_<uuid> (else api_key_<uuid>)
     promotion_always: bool  # pendingSchedulePromotion on every approve (else only if posts)
+    # --- webhook deliveries (sandbox/webhooks.py; the payload's shape is not documented)
+    webhook_envelope_keys: tuple[str, str, str]  # the event's (id, type, time) keys
+    webhook_nested_ids: bool  # data.contentId + data.project.id, bare (else data.id, projectId)
 
     # ------------------------------------------------------------------ helpers
     def page(self, items: list, next_cursor: str | None) -> dict:
@@ -200,6 +203,8 @@ SEED = Dialect(
     review_answer_bare_id=False,
     reviewer_is_key_id=False,  # 8.5: approvedBy "e.g. api_key_…"
     promotion_always=False,  # 8.5: pendingSchedulePromotion?
+    webhook_envelope_keys=("id", "type", "createdAt"),
+    webhook_nested_ids=False,
 )
 
 VARIANT = Dialect(
@@ -229,6 +234,8 @@ VARIANT = Dialect(
     review_answer_bare_id=True,
     reviewer_is_key_id=True,
     promotion_always=True,
+    webhook_envelope_keys=("eventId", "event", "occurredAt"),
+    webhook_nested_ids=True,
 )
 
 _BY_NAME = {d.name: d for d in (SEED, VARIANT)}

@@ -34,6 +34,7 @@ from .data import Store
 from .dialects import DIALECTS, get_dialect, restamp
 from .limits import FAULT_KINDS, Faults, RateLimiter
 from .util import DAY, canonical_json, iso, new_request_id, parse_iso
+from .webhooks import CONTENT_GENERATED, WebhookSender
 
 ANY_HOST = "0.0.0.0"  # noqa: S104 - only compared against, to print a usable URL
 # The fixed start of the clock that tests and benchmarks pin (``now=PINNED_NOW``, ``--now``).
@@ -229,6 +230,7 @@ class Handler(BaseHTTPRequestHandler):
             msg = f"Rate limit exceeded for {cls}; retry after {wait} s."
             return self._send(429, error_body(429, "RATE_LIMITED", msg, rid), headers)
 
+        ctx = None
         try:
             handler, scope, params = api.resolve(method, path)
             if scope is not None and scope not in key.scopes:
@@ -245,6 +247,22 @@ class Handler(BaseHTTPRequestHandler):
         except api.ApiError as e:
             headers.update(e.headers)
             status, payload = e.status, error_body(e.status, e.code, e.message, rid, e.details)
+        if (
+            ctx is not None
+            and ctx.events
+            and 200 <= status < 300
+            and sb.webhooks is not None
+            and key.org_id == sb.store.org1.id  # the endpoint is the first organization's
+        ):
+            # Queued, not sent: the answer never waits for a delivery (sandbox/webhooks.py).
+            for event_type, container, fields in ctx.events:
+                sb.webhooks.emit(
+                    event_type,
+                    at=sb.store.now,
+                    container_id=container.id,
+                    project_id=container.project_id,
+                    fields=fields,
+                )
         if drop_after:
             raise _Drop
         self._send(status, payload, headers)
@@ -329,6 +347,8 @@ class Handler(BaseHTTPRequestHandler):
                 return bad("hours must be > 0 and <= 1440.")
             with sb.store.lock:
                 summary = sb.store.advance(hours)
+                generated = sb.generated_events(summary)
+            sb.emit_generated(generated)
             return self._send(200, _dumps(summary), headers)
         if route == ("POST", "/_sandbox/reset"):
             sb.reset()
@@ -353,6 +373,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, _dumps(sb.state(query.get("projectId", [None])[0])), headers)
         if route == ("GET", "/_sandbox/info"):
             return self._send(200, _dumps(sb.info()), headers)
+        if route == ("GET", "/_sandbox/webhooks"):
+            state = sb.webhooks.state() if sb.webhooks is not None else {"url": None}
+            return self._send(200, _dumps(state), headers)
         self._send(
             404, error_body(404, "NOT_FOUND", f"No control route {method} {path}.", rid), headers
         )
@@ -381,6 +404,8 @@ class SandboxServer:
         verbose: bool = False,
         dialect: str = "seed",
         walk_rescores: int = 0,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         self.dialect = get_dialect(dialect)  # ValueError for an unknown name
         self.seed = int(seed)
@@ -413,6 +438,12 @@ class SandboxServer:
         self.base_url = self.root_url + "/v1"
         self.store = self._new_store()
         self._thread: threading.Thread | None = None
+        # Signed webhook deliveries to this URL (sandbox/webhooks.py); None: none are sent.
+        self.webhooks = (
+            WebhookSender(webhook_url, webhook_secret or "", dialect=self.dialect)
+            if webhook_url
+            else None
+        )
 
     def _new_store(self) -> Store:
         return Store(
@@ -445,6 +476,8 @@ class SandboxServer:
         self.httpd.serve_forever(poll_interval=0.25)
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self._thread is not None:
             self.httpd.shutdown()
             self._thread.join(timeout=5)
@@ -486,6 +519,34 @@ class SandboxServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def generated_events(self, summary: dict) -> list[tuple]:
+        """``content.generated`` for every generated container an advance completed, with
+        its list row (``preview`` included, as REFERENCE 8.4 says the event carries). Only the
+        first organization's (the main key's): a webhook endpoint is registered by one
+        organization. Called under the store's lock."""
+        if self.webhooks is None:
+            return []
+        events = []
+        for project_id, changes in summary.get("projects", {}).items():
+            project = self.store.projects[project_id]
+            if project.org_id != self.store.org1.id:
+                continue
+            for container_id in changes.get("containersCompleted", []):
+                container = project.containers[container_id]
+                if container.creative_type == "generated":
+                    events.append((container, dict(container.row()), self.store.now))
+        return events
+
+    def emit_generated(self, events: list[tuple]) -> None:
+        for container, row, at in events:
+            self.webhooks.emit(
+                CONTENT_GENERATED,
+                at=at,
+                container_id=container.id,
+                project_id=container.project_id,
+                fields=row,
+            )
+
     def info(self) -> dict:
         return {
             "baseUrl": self.base_url,
@@ -499,6 +560,7 @@ class SandboxServer:
             "creativesPerProject": self.n_creatives,
             "now": iso(self.store.now),
             "faultKinds": list(FAULT_KINDS),
+            "webhookUrl": self.webhooks.url if self.webhooks is not None else None,
         }
 
     def state(self, project_id: str | None) -> dict:

@@ -1,4 +1,5 @@
-"""Imports flow one way: layersadmin (the base) <- projects <- creatives <- sync.
+"""Imports flow one way: layersadmin (the base) <- projects <- creatives <- sync <- webhooks
+<- alerts <- digests.
 
 Every import counts, the function-local ones too (they were how ``projects`` and ``creatives``
 used to reach each other). Migrations are history and left out.
@@ -13,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each package and the packages above it, which it must never import.
-LAYERS = ["layersadmin", "projects", "creatives", "sync"]
+LAYERS = ["layersadmin", "projects", "creatives", "sync", "webhooks", "alerts", "digests"]
 # The site's configuration names every app by design.
 PROJECT_LEVEL = {"layersadmin/settings.py", "layersadmin/urls.py"}
 

@@ -17,27 +17,38 @@ from layersadmin.templatetags import dashboard
 register = template.Library()
 
 
-@register.filter
-def amount(value: Any) -> str:
-    """An amount as the API gives it, without a currency (none is documented): "412.00"."""
-    number = dashboard._number(value)
-    return dashboard.MISSING if number is None else f"{number:,.2f}"
-
-
 FORMATS = {
-    "compact": dashboard.compact,
     "percent": dashboard.percent,
     "duration": dashboard.duration,
     "integer": dashboard.integer,
     "times": dashboard.times,
-    "amount": amount,
+    "amount": dashboard.amount,
 }
 
 
 @register.filter
 def figure(row: Any, column: Column) -> str:
-    """The row's figure of this column (``fig_<name>``, joined by the selector), formatted."""
+    """The row's figure of this column (``fig_<name>``, joined by the selector), formatted
+    (``layersadmin.formatting``'s styles; a compacted count keeps its full number)."""
     if column.figure is None:
         return ""
     value = getattr(row, f"fig_{column.figure.name}", None)
+    if column.figure.format == "compact":
+        return dashboard.compact(value, column.figure.label.lower())
     return FORMATS.get(column.figure.format, dashboard.integer)(value)
+
+
+@register.filter
+def running_text(promotions: Any) -> str:
+    """A row's running ads as plain words for the exclude question ("Meta ads, TikTok ads"):
+    text for a data attribute, which static/js/decide.js puts in the dialog as text."""
+    from layersadmin.formatting import api_label
+
+    if not isinstance(promotions, list):
+        return ""
+    names = [
+        api_label(p.get("platform"), "platform") if p.get("platform") else "ad"
+        for p in promotions
+        if isinstance(p, dict)
+    ]
+    return ", ".join(names)

@@ -1,152 +1,133 @@
 """Formatting for the dashboard: metrics as people read them, trend lines, freshness.
 
 ``{% load dashboard %}``. Every filter accepts anything (values come from the API's JSON) and
-returns a string, never raising: a missing or malformed value shows as an en dash.
+returns a string, never raising: a missing or malformed value shows as an en dash. The number
+styles and the API values' labels are ``layersadmin.formatting``'s; these filters only add the
+markup (a compacted count's full number, a label's raw value).
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
 from django.utils import dateformat, timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
+
+from layersadmin import formatting as fmt
 
 register = template.Library()
 
-MISSING = "–"
-METRIC_LABELS = {
-    "views": "Views",
-    "engagement_rate": "Engagement rate",
-    "conversions": "Conversions",
-    "roas": "ROAS",
-    "watch_time_ms": "Watch time",
-}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return result if math.isfinite(result) else None
-
-
-def _trim(text: str) -> str:
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _half_up(number: float, places: int = 1) -> float:
-    """Round as people do (1.25 -> 1.3), not to even as round() does."""
-    if not math.isfinite(number) or abs(number) >= 1e15:
-        return round(number, places)  # past a float's exact digits; quantize would raise
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(number)).quantize(quantum, rounding=ROUND_HALF_UP))
+MISSING = fmt.MISSING
+_number = fmt.number
 
 
 @register.filter
-def compact(value: Any) -> str:
-    """148200 -> "148.2K", 1250000 -> "1.3M", 950 -> "950"."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    sign = "-" if number < 0 else ""
-    number = abs(number)
-    if number < 1000:
-        return f"{sign}{number:,.0f}"
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        scaled = _half_up(number / threshold)
-        if scaled >= 1:  # 999,950 rounds to 1.0M here, so it never reads "1000.0K"
-            return f"{sign}{_trim(f'{scaled:.1f}')}{suffix}"
-    return f"{sign}{number:,.0f}"
+def compact(value: Any, unit: str = "") -> str:
+    """A count in at most four figures ("971.1K"); when that drops digits, the full number
+    ("971,119 views") is the title of a focusable <abbr>, so hover, keyboard focus and a tap
+    all reach it (app.css shows the title on focus)."""
+    short = fmt.count_compact(value)
+    if not fmt.is_compacted(value):
+        return short
+    full = f"{fmt.count(value)} {unit}".strip()
+    return format_html('<abbr class="count" tabindex="0" title="{}">{}</abbr>', full, short)
+
+
+@register.filter
+def integer(value: Any) -> str:
+    """A count in full: "1,234"."""
+    return fmt.count(value)
 
 
 @register.filter
 def percent(value: Any) -> str:
     """A rate (0.061) as a percentage: "6.1 %"."""
-    number = _number(value)
-    if number is None or not math.isfinite(number * 100):
-        return MISSING
-    return f"{_half_up(number * 100):.1f} %"
+    return fmt.percent(value)
+
+
+@register.filter
+def share(value: Any) -> str:
+    """A share already in percent (0-100, e.g. a bar's length): 62.5 -> "62.5 %"."""
+    n = fmt.number(value)
+    return fmt.MISSING if n is None else fmt.percent(n / 100)
 
 
 @register.filter
 def times(value: Any) -> str:
     """ROAS: 5.2 -> "5.2×"."""
-    number = _number(value)
-    return MISSING if number is None else f"{_half_up(number):.1f}×"
+    return fmt.times(value)
 
 
 @register.filter
 def duration(value: Any) -> str:
-    """Milliseconds as a clock: 245000 -> "4:05", 4521000 -> "1:15:21", 100 h and up "1,234 h"."""
-    number = _number(value)
-    if number is None or number < 0:
-        return MISSING
-    seconds = int(round(number / 1000))
-    if seconds >= 100 * 3600:
-        return f"{seconds // 3600:,} h"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours:,}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+    """Milliseconds: "53 s", "4 min 12 s", "1 h 15 min", "2,392 h"."""
+    return fmt.duration_ms(value)
 
 
 @register.filter
-def money(value: Any) -> str:
-    """The API's money (dollars, two decimals): 412 -> "$412.00"."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    return f"-${abs(number):,.2f}" if number < 0 else f"${number:,.2f}"
+def amount(value: Any) -> str:
+    """An amount as the API gives it, without a currency (none is documented): "412.00"."""
+    return fmt.amount(value)
 
 
 @register.filter
-def integer(value: Any) -> str:
-    number = _number(value)
-    return MISSING if number is None else f"{number:,.0f}"
+def decimal(value: Any, places: int = 2) -> str:
+    """A plain number, up to ``places`` decimals: 10.0 -> "10", 1.5 -> "1.5"."""
+    try:
+        places = max(0, min(6, int(places)))
+    except (TypeError, ValueError):
+        places = 2
+    return fmt.decimal(value, places)
 
 
 @register.filter
 def score(value: Any) -> str:
-    number = _number(value)
-    return MISSING if number is None else f"{number:.1f}"
+    return fmt.score(value)
 
 
 @register.filter
 def metric_value(value: Any, metric: str) -> str:
-    """A top-performers metricValue as people read it, by metric."""
-    formatter = {
-        "views": compact,
-        "engagement_rate": percent,
-        "roas": times,
-        "watch_time_ms": duration,
-        "conversions": integer,
-    }.get(metric, integer)
-    return formatter(value)
+    """A top-performers metricValue as people read it, by metric (views compacted, with the
+    full number reachable)."""
+    if metric == "views":
+        return compact(value, "views")
+    return fmt.metric_text(value, metric)
 
 
 @register.filter
 def metric_change(value: Any, metric: str) -> str:
     """A change of a metricValue, signed, as people read the metric: "+1.2K", "-0.4 %", "±0"."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    shown = metric_value(abs(number), metric)
-    if shown.lstrip("$").strip("0.,:% ×").strip() == "":  # rounds to nothing
-        return f"±{shown}"
-    return f"{'+' if number > 0 else '-'}{shown}"
+    return fmt.metric_change_text(value, metric)
 
 
 @register.filter
 def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, str(metric))
+    return fmt.api_label(metric, "metric")
+
+
+@register.filter
+def api_label(value: Any, kind: str) -> str:
+    """An API value as people say it, the raw value in its tooltip:
+    ``{{ row.source_type|api_label:"source_type" }}`` ->
+    ``<span title="raw: content_container">Generated</span>``. An unknown value reads
+    prettified; no value reads "–" (no tooltip). Hostile text is escaped."""
+    label = fmt.api_label(value, kind)
+    raw = "" if value is None else str(value)
+    if not raw:
+        return label
+    return format_html('<span title="raw: {}">{}</span>', raw, label)
+
+
+@register.filter
+def api_labels(values: Any, kind: str) -> str:
+    """A list of API values (``organic.platforms``), each as ``api_label``, comma-separated."""
+    if not isinstance(values, (list, tuple)):
+        return api_label(values, kind) if values else ""
+    return SafeString(", ".join(conditional_escape(api_label(value, kind)) for value in values))
 
 
 @register.filter

@@ -43,17 +43,59 @@
     });
   }
 
-  // Auto-submit filter forms when one of their controls changes. requestSubmit() fires a real
-  // submit event: htmx takes it for hx-get forms, the browser for plain ones.
+  // Auto-submit filter forms when one of their controls changes, and as you type in a search
+  // box (after a 400 ms pause). requestSubmit() fires a real submit event: htmx takes it for
+  // hx-get forms, the browser for plain ones. One interaction sends one request: Enter in a box
+  // fires "change" and then submits the form itself (the double request of issue 16), a blur
+  // after typing fires "change" for a value the pause already sent, and a history restore may
+  // fire "change" on a form it just removed. So a change or a pause submits only once its own
+  // event is over and the form was not submitted meanwhile, while the form is in the page, and
+  // when the query differs from the one last sent (or shown: the page's own).
+  function formQuery(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
   function bindAutosubmit(root) {
     root.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
       if (form.dataset.autosubmitBound) return;
       form.dataset.autosubmitBound = "1";
-      form.addEventListener("change", function () {
-        if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.submit(); }
+      var sent = formQuery(form);
+      var timer = null;
+      function submitSoon(delay) {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(function () {
+          timer = null;
+          if (!form.isConnected || formQuery(form) === sent) return;
+          if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.submit(); }
+        }, delay);
+      }
+      form.addEventListener("submit", function () {
+        window.clearTimeout(timer);
+        timer = null;
+        sent = formQuery(form);
+      });
+      form.addEventListener("change", function () { submitSoon(0); });
+      form.addEventListener("input", function (evt) {
+        if (evt.target.matches && evt.target.matches("input[type=search]")) { submitSoon(400); }
       });
     });
   }
+
+  // Stale results dim while newer ones load: the region an htmx request will replace (a
+  // .results region, or the creatives listing a sort header swaps) is aria-busy="true" until
+  // the request ends (answered, failed or replaced by a newer one); app.css dims it.
+  function busyRegion(evt) {
+    var target = evt.detail && evt.detail.target;
+    return target && target.matches && target.matches(".results, #creative-listing") ? target : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var region = busyRegion(evt);
+    if (region) { region.setAttribute("aria-busy", "true"); }
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var region = busyRegion(evt);
+    if (region) { region.removeAttribute("aria-busy"); }
+  });
 
   // Confirm before excluding (templates/creatives/partials/override_form.html): a button with
   // data-confirm="ID" opens <dialog id=ID> as a modal instead of sending its form. The dialog

@@ -61,6 +61,7 @@ from sync.services.specs import (
     MirrorSpec,
     full_walk_due,
 )
+from sync.signals import announce, project_synced, sync_run_finished
 
 # A run without arguments goes on while work falls due, for up to this long.
 RUN_FOR = timedelta(minutes=10)
@@ -129,6 +130,9 @@ def layers_sync(
     if due_only and result.idle:
         # The timer starts a run every minute: one with nothing due leaves no record.
         result.run.delete()
+    # Every run, idle ones too: what the apps above derive from it (alerts: a project that
+    # stopped syncing is noticed even when nothing was due).
+    announce(sync_run_finished, result=result)
     return result
 
 
@@ -189,6 +193,7 @@ def _project_sync(
         _project_mark(project, last_sync_started_at=started)
         boards = BoardsAhead(client, project) if LEADERBOARDS in kinds else None
         written = result.rows_written
+        failure: str | None = None
         try:
             if CONTAINERS in kinds:
                 containers_step(client, result, project, full=full, lock_name=lock_name)
@@ -207,16 +212,22 @@ def _project_sync(
                 logger.exception("sync of project %s failed", project.layers_id)
             record_error(result, f"project {project.layers_id}", exc)
             message = str(exc) if isinstance(exc, LayersError) else f"{type(exc).__name__}: {exc}"
-            _project_mark(project, last_sync_error=message[:2000])
+            failure = message[:2000]
+            _project_mark(project, last_sync_error=failure)
             result.failed.append(project.layers_id)
-            return
         finally:
             if boards is not None:
                 boards.close()
             if result.rows_written != written:  # nothing written: nothing to derive again
                 _refresh_derived(result, project)
-        _project_mark(project, last_sync_ok_at=timezone.now(), last_sync_error="")
-        result.synced.append(project.layers_id)
+        if failure is None:
+            _project_mark(project, last_sync_ok_at=timezone.now(), last_sync_error="")
+            result.synced.append(project.layers_id)
+        # After every write of this project's sync (committed), still holding its lock, so
+        # what the apps above derive from it (alerts) is derived once at a time per project.
+        announce(
+            project_synced, project=project, ok=failure is None, error=failure or "", result=result
+        )
 
 
 def _refresh_derived(result: SyncResult, project: Project) -> None:

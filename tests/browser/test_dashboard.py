@@ -60,7 +60,7 @@ def test_gallery_filters_and_load_more(page, live, manager):
     page.wait_for_url(re.compile(r".*status=completed.*"))
     tiles.first.wait_for()
     total = int(re.search(r"(\d+) containers", page.inner_text(".result-count")).group(1))
-    assert all("completed" in t for t in page.locator(".tile .meta").all_inner_texts())
+    assert all("Completed" in t for t in page.locator(".tile .meta").all_inner_texts())
     shown = tiles.count()
     assert shown == min(24, total)
     if total > 24:
@@ -108,18 +108,23 @@ def test_include_a_creative_with_a_note(page, live, manager):
     row_id = row.get_attribute("id")
     creative = AdsContent.objects.get(pk=int(row_id.split("-")[1]))
     assert creative.override == ""
-    note = row.locator("textarea[name=note]")
+    # The row's button opens the page's one override dialog, for this row.
+    row.locator("[data-override=include]").click()
+    dialog = page.locator("#override-dialog")
+    expect(dialog).to_be_visible()
+    assert creative.title[:20] in dialog.locator("[data-ovd-name]").inner_text()
+    note = dialog.locator("textarea[name=note]")
     note.fill("Seasonal hero, keep it running")
-    assert row.locator(".counter").inner_text() == "30 / 280"  # the live counter
-    row.locator("button[value=include]").dblclick()  # a double click sends one change
+    assert dialog.locator(".counter").inner_text() == "30 / 280"  # the live counter
+    dialog.locator("[data-ovd-submit]").dblclick()  # a double click sends one change
     swapped = page.locator(f"#{row_id}")
     swapped.locator("[role=status]").wait_for()
     assert "Layers confirmed the change" in swapped.inner_text()
     assert "Included" in swapped.locator(".override-cell").inner_text()
     assert "Seasonal hero, keep it running" in swapped.inner_text()
     assert f"by {user.get_full_name()} via layersadmin" in swapped.inner_text()
-    # Focus stays on the button that was pressed, for keyboard users.
-    assert page.evaluate("document.activeElement.value") == "include"
+    # Focus goes back to the row's button that was pressed, for keyboard users.
+    expect(page.locator(f"#{row_id} [data-override=include]")).to_be_focused()
     screenshot(page, "08-creative-included", full_page=False)
     creative.refresh_from_db()
     assert (creative.override, creative.override_note) == (
@@ -138,16 +143,20 @@ def test_the_failure_message_when_the_sandbox_refuses(page, live, manager, synce
     requests.post(
         f"{synced.root_url}/_sandbox/faults", json={"rate": 1.0, "kinds": ["500"]}, timeout=5
     ).raise_for_status()
-    row.locator("textarea[name=note]").fill("Legal flagged the music")
-    row.locator("button[value=exclude]").first.click()
-    row.locator("dialog[open] [data-confirm-submit]").click()  # exclude asks first
+    row.locator("[data-override=exclude]").click()  # exclude asks first, in the dialog
+    dialog = page.locator("#override-dialog")
+    dialog.locator("textarea[name=note]").fill("Legal flagged the music")
+    dialog.locator("[data-ovd-submit]").click()
     alert = page.locator(f"#{row_id} [role=alert]")
     alert.wait_for()
     text = alert.inner_text()
     assert "INTERNAL" in text or "UNAVAILABLE" in text
     assert "request req_" in text
     assert page.locator(f"#{row_id} .override-cell").inner_text().strip() == "none"
-    assert page.input_value(f"#{row_id} textarea[name=note]") == "Legal flagged the music"
+    # What was typed is kept: the dialog opens with it again for this row.
+    page.locator(f"#{row_id} [data-override=exclude]").click()
+    assert dialog.locator("textarea[name=note]").input_value() == "Legal flagged the music"
+    dialog.locator("[data-ovd-cancel]").click()
     screenshot(page, "09-creative-refused", full_page=False)
     creative = AdsContent.objects.get(pk=int(row_id.split("-")[1]))
     assert creative.override == ""

@@ -37,32 +37,35 @@ def test_exclude_asks_first_cancel_sends_nothing_confirm_sends_it(page, live, ma
     row_id = row.get_attribute("id")
     creative = AdsContent.objects.get(pk=int(row_id.split("-")[1]))
     sent: list[str] = []
-    page.on("request", lambda r: sent.append(r.method) if "/override/" in r.url else None)
+    page.on(
+        "request",
+        lambda r: sent.append(r.method) if "/creatives/change/" in r.url else None,
+    )
 
-    row.locator("textarea[name=note]").fill("Legal flagged the music")
-    row.locator("button[data-confirm]").click()
-    dialog = row.locator("dialog[open]")
+    row.locator("[data-override=exclude]").click()
+    dialog = page.locator("#override-dialog[open]")  # the page's one dialog, for this row
     expect(dialog).to_be_visible()
     assert "keep running until you pause them" in dialog.inner_text()
     # Modal: focus is inside the dialog, on the safe choice.
-    assert page.evaluate("document.activeElement.hasAttribute('data-confirm-cancel')")
+    assert page.evaluate("document.activeElement.hasAttribute('data-ovd-cancel')")
     screenshot(page, "20-exclude-dialog-table-1440", full_page=False)
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "21-exclude-dialog-table-390", full_page=False)
     page.set_viewport_size({"width": 1440, "height": 900})
 
-    dialog.locator("[data-confirm-cancel]").click()
-    expect(row.locator("dialog[open]")).to_have_count(0)
+    dialog.locator("[data-ovd-cancel]").click()
+    expect(page.locator("dialog[open]")).to_have_count(0)
     assert sent == []  # Cancel sent nothing
-    assert page.evaluate("document.activeElement.id") == f"exclude-{creative.pk}"
+    expect(row.locator("[data-override=exclude]")).to_be_focused()
     page.keyboard.press("Enter")  # Exclude again, from the keyboard; Escape cancels too
-    expect(row.locator("dialog[open]")).to_be_visible()
+    expect(dialog).to_be_visible()
     page.keyboard.press("Escape")
-    expect(row.locator("dialog[open]")).to_have_count(0)
+    expect(page.locator("dialog[open]")).to_have_count(0)
     assert sent == [] and not OverrideAudit.objects.filter(ads_content=creative).exists()
 
-    row.locator("button[data-confirm]").click()
-    row.locator("dialog[open] [data-confirm-submit]").click()
+    row.locator("[data-override=exclude]").click()
+    dialog.locator("textarea[name=note]").fill("Legal flagged the music")
+    dialog.locator("[data-ovd-submit]").click()
     swapped = page.locator(f"#{row_id}")
     swapped.locator("[role=status]").wait_for()
     assert sent == ["POST"]

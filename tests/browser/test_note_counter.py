@@ -49,13 +49,22 @@ def synced_row(page, live, django_user_model, synced):
     return page.locator("table.creatives tbody tr").first
 
 
+def open_dialog(row):
+    """The page's one override dialog, opened by the row's Include (its note and counter)."""
+    row.locator("[data-override=include]").click()
+    dialog = row.page.locator("#override-dialog[open]")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
 def expected(text: str) -> str:
     return f"{note_length(text)} / {NOTE_MAX_LENGTH}"
 
 
 def test_typed_emoji_and_line_breaks_count_as_the_server_counts(page, row):
-    note = row.locator("textarea[name=note]")
-    counter = row.locator(".counter")
+    dialog = open_dialog(row)
+    note = dialog.locator("textarea[name=note]")
+    counter = dialog.locator(".counter")
     assert note.get_attribute("data-max") == str(NOTE_MAX_LENGTH)
     assert note.get_attribute("maxlength") is None
     assert counter.inner_text() == f"0 / {NOTE_MAX_LENGTH}"
@@ -71,8 +80,9 @@ def test_typed_emoji_and_line_breaks_count_as_the_server_counts(page, row):
 
 
 def test_pasted_crlf_and_every_whitespace_character(row):
-    note = row.locator("textarea[name=note]")
-    counter = row.locator(".counter")
+    dialog = open_dialog(row)
+    note = dialog.locator("textarea[name=note]")
+    counter = dialog.locator(".counter")
     # A script or a paste may hand the textarea CR and CRLF; its value turns them into LF.
     note.fill(f"one\r\ntwo\rthree{EMOJI}\r\n")
     assert counter.inner_text() == expected(f"one\r\ntwo\rthree{EMOJI}\r\n") == "15 / 280"
@@ -84,8 +94,9 @@ def test_pasted_crlf_and_every_whitespace_character(row):
 
 
 def test_the_limit_in_emoji_and_the_servers_refusal(page, row):
-    note = row.locator("textarea[name=note]")
-    counter = row.locator(".counter")
+    dialog = open_dialog(row)
+    note = dialog.locator("textarea[name=note]")
+    counter = dialog.locator(".counter")
     note.fill(EMOJI * 140)
     assert counter.inner_text() == "280 / 280"
     assert "over" not in (counter.get_attribute("class") or "")
@@ -93,12 +104,13 @@ def test_the_limit_in_emoji_and_the_servers_refusal(page, row):
     assert counter.inner_text() == "282 / 280"
     assert "over" in counter.get_attribute("class")
     row_id = row.get_attribute("id")
-    row.locator("button[value=include]").click()
+    dialog.locator("[data-ovd-submit]").click()
     alert = page.locator(f"#{row_id} [role=alert]")
     alert.wait_for()
     assert "The note is 282 characters long (emoji count as two)" in alert.inner_text()
-    # The kept note is counted again on the swapped row, the same way.
-    assert page.locator(f"#{row_id} .counter").inner_text() == "282 / 280"
+    # The kept note comes back with the swapped row and is counted again, the same way.
+    dialog = open_dialog(page.locator(f"#{row_id}"))
+    assert dialog.locator(".counter").inner_text() == "282 / 280"
     assert not OverrideAudit.objects.exists()
 
 
@@ -106,12 +118,13 @@ def test_a_note_at_the_limit_with_line_breaks_is_sent(page, synced_row):
     row = synced_row
     row_id = row.get_attribute("id")
     creative = AdsContent.objects.get(pk=int(row_id.split("-")[1]))
-    note = row.locator("textarea[name=note]")
+    dialog = open_dialog(row)
+    note = dialog.locator("textarea[name=note]")
     # 130 emoji (260) + 19 letters + 1 line break = 280, with outer whitespace that is stripped.
     text = f"  {EMOJI * 130}\n{'x' * 19}\n "
     note.fill(text)
-    assert row.locator(".counter").inner_text() == "280 / 280" == expected(text)
-    row.locator("button[value=include]").click()
+    assert dialog.locator(".counter").inner_text() == "280 / 280" == expected(text)
+    dialog.locator("[data-ovd-submit]").click()
     page.locator(f"#{row_id} [role=status]").wait_for()
     creative.refresh_from_db()
     assert creative.override == "include"

@@ -62,13 +62,12 @@ def test_an_unconfirmed_exclude_asks_first_with_htmx_and_keeps_the_note(client, 
     response = post(client, row, "exclude", note="Legal <flagged> it")
     page = html(response)
     assert response.status_code == 200
-    assert page.lstrip().startswith(f'<tr id="creative-{row.pk}"')
-    dialog = re.search(r"<dialog[^>]*>", page).group(0)
-    assert " open" in dialog and "data-confirm-dialog" in dialog
-    assert EXCLUDE_RUNNING_ADS.replace("'", "&#x27;") in page
-    assert "Legal &lt;flagged&gt; it</textarea>" in page  # the note is kept, escaped
-    flag = re.search(r'<input type="hidden" name="confirmed"[^>]*>', page).group(0)
-    assert "disabled" not in flag  # the dialog's Exclude sends it confirmed
+    # The row comes back asking: static/js/decide.js opens the page's one override dialog
+    # (the exclude question) for it, with the note kept, escaped.
+    tr = re.search(r"<tr [^>]*>", page).group(0)
+    assert tr.startswith(f'<tr id="creative-{row.pk}"')
+    assert 'data-ask="exclude"' in tr and 'data-note="Legal &lt;flagged&gt; it"' in tr
+    assert 'data-override="exclude"' in page  # the button the dialog opens for
     assert not OverrideAudit.objects.exists()
     row.refresh_from_db()
     assert row.override == ""
@@ -90,17 +89,21 @@ def test_an_unconfirmed_exclude_without_javascript_is_a_confirmation_page(client
     assert not OverrideAudit.objects.exists()
 
 
-def test_the_exclude_button_opens_a_dialog_inside_its_form(client, editor, project):
+def test_the_exclude_button_opens_the_pages_one_dialog(client, editor, project):
     row = AdsContentFactory(project=project, active_promotions=[{"platform": "meta_ads"}])
     page = html(client.get(f"/projects/{project.layers_id}/creatives/"))
-    form = re.search(r'<form method="post"[^>]*class="override-form".*?</form>', page, re.S)
-    form = form.group(0)
-    assert f'data-confirm="confirm-{row.pk}"' in form
-    assert f'<dialog id="confirm-{row.pk}"' in form and "<dialog" in form.split("</dialog>")[0]
-    flag = re.search(r'<input type="hidden" name="confirmed"[^>]*>', form).group(0)
-    assert "disabled" in flag  # not sent unless the dialog's Exclude is pressed
-    assert "Running now: meta_ads." in form
-    assert "<script" not in form and "onclick" not in form  # the CSP: app.js does it
+    # The row carries buttons of the page's one form, no form or dialog of its own.
+    tr = re.search(rf'<tr id="creative-{row.pk}".*?</tr>', page, re.S).group(0)
+    assert "<form" not in tr and "<dialog" not in tr and "<textarea" not in tr
+    exclude = re.search(r'<button form="ov" name="exclude"[^>]*>', tr).group(0)
+    assert f'value="{row.pk}"' in exclude and 'data-override="exclude"' in exclude
+    assert 'data-running="Meta ads"' in exclude  # the dialog says which ads keep running
+    # One dialog for the page, asking the exclude question; decide.js fills it in.
+    assert page.count('<dialog id="override-dialog"') == 1
+    dialog = re.search(r'<dialog id="override-dialog".*?</dialog>', page, re.S).group(0)
+    assert EXCLUDE_RUNNING_ADS.replace("'", "&#x27;") in dialog
+    assert 'name="confirmed" value=""' in dialog  # set only for a confirmed exclusion
+    assert "<script" not in page.split("<main", 1)[1] and "onclick" not in page  # the CSP
 
 
 def test_a_confirmed_exclude_is_sent(client, editor, project, monkeypatch):
@@ -137,8 +140,10 @@ def test_an_archived_project_shows_no_override_buttons_and_says_why(client, edit
     table = html(client.get(f"/projects/{archived.layers_id}/creatives/"))
     detail = html(client.get(row.get_absolute_url()))
     for page in (table, detail):
-        assert 'class="override-form"' not in page and "<dialog" not in page
-        assert '<button type="submit" id="include-' not in page and "data-confirm" not in page
+        assert 'class="override-form"' not in page and "data-confirm-dialog" not in page
+        assert 'id="override-dialog"' not in page
+        assert '<button type="submit" id="include-' not in page and "data-confirm=" not in page
+        assert "data-override" not in page and 'id="bulk-form"' not in page  # no bulk bar
     assert ARCHIVED_SHORT in table
     assert "This project is archived, so its overrides cannot be changed." in detail
 
@@ -178,8 +183,8 @@ def test_clear_is_offered_only_when_an_override_is_set(client, editor, project):
     plain = AdsContentFactory(project=project, override="")
     pinned = AdsContentFactory(project=project, override="include")
     page = html(client.get(f"/projects/{project.layers_id}/creatives/"))
-    assert f'id="clear-{plain.pk}"' not in page
-    assert f'id="clear-{pinned.pk}"' in page
+    assert f'name="clear" value="{plain.pk}"' not in page
+    assert f'name="clear" value="{pinned.pk}"' in page
 
 
 def test_a_clear_of_nothing_is_refused_with_no_audit(client, editor, project):

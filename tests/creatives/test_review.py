@@ -178,7 +178,11 @@ def test_queue_lists_pending_with_buttons_and_escapes(manager, client):
     assert manager.name in agency and (other is None or other.name not in agency)
     # The gallery offers the buttons on pending cards only.
     gallery = html(client.get(reverse("project_gallery", args=[manager.layers_id])))
-    assert gallery.count("Yes, approve") == gallery.count('title="Approval">pending<') > 0
+    assert (
+        gallery.count("Yes, approve")
+        == gallery.count('title="Approval"><span title="raw: pending">Awaiting approval<')
+        > 0
+    )
 
 
 def test_approve_view_confirms_then_approves(manager, client, site):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.template import Context, Template
 
+from layersadmin import formatting as fmt
 from layersadmin.templatetags import dashboard as d
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
@@ -30,7 +31,7 @@ NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
     ],
 )
 def test_compact_numbers(value, expected):
-    assert d.compact(value) == expected
+    assert fmt.count_compact(value) == expected  # the filter adds the full number's <abbr>
 
 
 @pytest.mark.parametrize(
@@ -40,9 +41,9 @@ def test_compact_numbers(value, expected):
         ("roas", 5.249, "5.2×"),
         ("engagement_rate", 0.061, "6.1 %"),
         ("views", 148200, "148.2K"),
-        ("watch_time_ms", 245_000, "4:05"),
-        ("watch_time_ms", 4_521_000, "1:15:21"),
-        ("watch_time_ms", 272_203_079, "75:36:43"),
+        ("watch_time_ms", 245_000, "4 min 5 s"),
+        ("watch_time_ms", 4_521_000, "1 h 15 min"),
+        ("watch_time_ms", 272_203_079, "76 h"),
         ("watch_time_ms", 1_000 * 3600 * 1234, "1,234 h"),
         ("conversions", 1234, "1,234"),
         ("roas", None, "–"),
@@ -50,13 +51,13 @@ def test_compact_numbers(value, expected):
     ],
 )
 def test_metric_values_read_as_people_say_them(metric, value, expected):
-    assert d.metric_value(value, metric) == expected
+    assert fmt.metric_text(value, metric) == expected
 
 
-def test_money_percent_score_and_integer():
-    assert d.money(412) == "$412.00"
-    assert d.money(2529.934) == "$2,529.93"
-    assert d.money(-3) == "-$3.00"
+def test_amount_percent_score_and_integer():
+    assert d.amount(412) == "412.00"  # as the API gives it: no currency is documented
+    assert d.amount(2529.934) == "2,529.93"
+    assert d.amount(-3) == "-3.00"
     assert d.percent(0.1097) == "11.0 %"
     assert d.score(4) == "4.0"
     assert d.integer("12") == "12"
@@ -68,7 +69,8 @@ def test_numbers_too_big_to_round_exactly_still_render(value):
     """An API that sends 1e308 must not turn a leaderboard into a 500 (quantize raised)."""
     for metric in ("roas", "views", "engagement_rate", "unknown_metric"):
         assert d.metric_value(value, metric)
-    assert d.compact(value).endswith("B")
+    assert fmt.count_compact(value).endswith("B")
+    assert d.compact(value).endswith("B</abbr>")
     assert d.percent(1e308) == "–"  # x100 overflows to inf: nothing sensible to show
     assert d.times(value).endswith("×")
 
@@ -121,7 +123,7 @@ def test_filters_render_through_the_template_engine():
     html = Template("{% load dashboard %}{{ v|metric_value:'roas' }} {{ w|compact }}").render(
         Context({"v": 5.2, "w": 148200})
     )
-    assert html == "5.2× 148.2K"
+    assert html == '5.2× <abbr class="count" tabindex="0" title="148,200">148.2K</abbr>'
 
 
 @pytest.mark.django_db

@@ -62,6 +62,9 @@ def concrete_urls(site) -> list[Url]:
         "content_type_id": str(ContentType.objects.get_for_model(Project).pk),
         "id": str(site.users["superuser"].pk),
         "task_id": site.task.task_id,
+        "view_id": "999999",  # no one's saved view
+        "audit_id": "999999",  # no one's override (its Undo: 404)
+        "bulk_id": "999999",  # no one's bulk action
         "container_id": ContentContainer.objects.filter(project=site.a)
         .order_by("layers_id")
         .first()

@@ -7,6 +7,12 @@ http://127.0.0.1:8000/ (`--port`, `--host`; the sandbox on `--sandbox-port`, def
 Both ports are checked before anything starts. The closing banner prints the logins, the
 app's address and, for the sandbox only, its key and the command to sync by hand (a real
 key is never printed). Ctrl-C (or SIGTERM) stops the server, the worker and the sandbox.
+
+With the sandbox, the demo also wires Layers' webhooks: it generates a signing secret (or
+takes the first of LAYERS_WEBHOOK_SECRET), sets it for the app and has the sandbox send its
+signed events (``content.generated`` when its world completes a container,
+``content.approved|rejected`` on review) to the app's ``/webhooks/layers/``; the worker
+re-fetches what they name, so a new container shows up without a sync.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -28,6 +35,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from projects.models import Project
 from sync.services import layers_sync
@@ -87,9 +95,17 @@ def site_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def banner(*, url: str | None, base_url: str, sandbox_key: str | None, assigned: list[str]) -> str:
+def banner(
+    *,
+    url: str | None,
+    base_url: str,
+    sandbox_key: str | None,
+    assigned: list[str],
+    webhook_url: str | None = None,
+) -> str:
     """What the demo prints once it is ready. ``sandbox_key`` is None with a real API key,
-    which is never printed: the hand-run sync then reads it from the environment as usual."""
+    which is never printed: the hand-run sync then reads it from the environment as usual.
+    ``webhook_url``: where the sandbox sends its webhooks (never the secret)."""
     python, base = Path(sys.executable), Path(settings.BASE_DIR).resolve()
     if python.is_relative_to(base):
         python = python.relative_to(base)  # .venv/bin/python, as the README writes it
@@ -113,6 +129,15 @@ def banner(*, url: str | None, base_url: str, sandbox_key: str | None, assigned:
         lines += [
             f"Layers API: {base_url} (the configured LAYERS_API_KEY)",
             f"  sync by hand: {with_debug}{shlex.quote(str(python))} manage.py sync_layers",
+        ]
+    if webhook_url is not None:
+        root = base_url.removesuffix("/v1")
+        lines += [
+            "",
+            f"Webhooks: the sandbox signs its events and sends them to {webhook_url}",
+            "  a new container without a sync: move the sandbox's world on 3 hours with",
+            f"  curl -X POST '{root}/_sandbox/advance?hours=3'",
+            "  (what arrived: admin > Layers webhooks > Webhook events)",
         ]
     if url is not None:
         lines += [
@@ -158,6 +183,13 @@ class Command(BaseCommand):
         check_ports(wanted)  # before anything starts or syncs
 
         sandbox = worker = None
+        self.webhook_url = self.webhook_secret = None
+        if not real_api and not no_server:
+            # The sandbox sends its signed webhooks to this app (README "Webhooks").
+            self.webhook_url = site_url(host, port).rstrip("/") + reverse("layers_webhook")
+            configured = [s for s in settings.LAYERS_WEBHOOK_SECRET.split(",") if s.strip()]
+            self.webhook_secret = configured[0].strip() if configured else secrets.token_hex(32)
+            settings.LAYERS_WEBHOOK_SECRET = self.webhook_secret  # this process serves the app
         previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
         try:
             if not real_api:
@@ -182,6 +214,7 @@ class Command(BaseCommand):
                         base_url=settings.LAYERS_API_BASE_URL,
                         sandbox_key=None if real_api else DEMO_KEY,
                         assigned=assigned,
+                        webhook_url=self.webhook_url,
                     )
                 )
             )
@@ -220,7 +253,13 @@ class Command(BaseCommand):
         return process
 
     def _start_sandbox(self, port: int) -> subprocess.Popen:
+        """The sandbox, sending its webhooks to ``self.webhook_url`` when set (the secret by
+        environment, so it is not in the process list)."""
         root = f"http://{SANDBOX_HOST}:{port}"
+        env = {**os.environ, "SANDBOX_WEBHOOK_URL": "", "SANDBOX_WEBHOOK_SECRET": ""}
+        if getattr(self, "webhook_url", None):
+            env["SANDBOX_WEBHOOK_URL"] = self.webhook_url
+            env["SANDBOX_WEBHOOK_SECRET"] = self.webhook_secret
         process = subprocess.Popen(  # noqa: S603
             # The pilot tier, which the sandbox reports in /whoami: the demo's sync is paced
             # by it (a real key is paced by its own tier). No --now: its clock is real time,
@@ -228,6 +267,7 @@ class Command(BaseCommand):
             [sys.executable, "-m", "sandbox", "--host", SANDBOX_HOST, "--port", str(port)]
             + ["--api-key", DEMO_KEY, "--tier", "pilot"],
             cwd=settings.BASE_DIR,
+            env=env,
             stdout=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
         )

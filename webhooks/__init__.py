@@ -1,0 +1,1 @@
+"""Layers webhooks: the signed receiver at ``POST /webhooks/layers/`` and what it queues."""
