@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,24 +36,21 @@ from creatives.bulk import (
 from creatives.forms import CreativeFilterForm
 from creatives.models import AdsContent, BulkOverride, OverrideAudit
 from creatives.selectors import (
-    WATCHLISTS,
     attach_figures,
     attach_local_authors,
     attach_trends,
-    creative_page,
     creative_pools,
     creative_queryset,
     creative_table,
     figure_window_of,
     trend_scale,
-    watchlist_counts,
 )
-from creatives.table import export_header, export_line, table_headers
+from creatives.table import export_header, export_line
 from creatives.views import (
     CHANGE_OVERRIDE,
     _csv_stream,
-    _has_empty,
     _override_fragment,
+    decision_table,
     override_post,
 )
 from creatives.vocabulary import BULK_ACTION_LABELS, BULK_DONE_LABELS
@@ -77,50 +74,20 @@ def agency_creatives(request: HtmxHttpRequest) -> HttpResponse:
     """Every scored creative of every project the person may see, as one decision table: the
     project table's columns (``creatives.table.COLUMNS``) plus the project, its filters,
     sorts, window, minimums and CSV, paged by keyset; bulk actions across projects."""
-    projects = projects_visible_to(request.user)
-    form = _agency_filters(request, projects)
-    query = form.query()
-    url = f"{request.path}?{query}" if query else request.path
-    if not request.htmx and not form.problems and _has_empty(request):
-        return redirect(url)
-    loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
-    kwargs = form.selector_kwargs()
-    page = creative_page(
-        projects=projects,
-        cursor=form.values()["cursor"] or None,
-        with_total=not loading_more,
-        **kwargs,
-    )
-    if loading_more and form.ignored("cursor"):
-        page.items, page.next_cursor = [], None
-    counts = {} if loading_more else watchlist_counts(projects=projects)
-    table = creative_table(projects=projects, window=kwargs["window"])
-    table.headers = table_headers(sort=kwargs["sort"], query=lambda sort: form.query(sort=sort))
-    can_override = request.user.has_perm(CHANGE_OVERRIDE)
+    table = decision_table(request, scope={"projects": projects_visible_to(request.user)})
+    if isinstance(table, HttpResponse):
+        return table
     context = {
         "nav": "creatives",
         "agency": True,
-        "form": form,
-        "problems": form.problems,
-        "page": page,
-        "table": table,
-        "ratio_defaults": form.ratio_defaults(),
-        "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
-        "watch": form.values()["watch"],
-        "can_override": can_override,
-        "bulk_pick": can_override,
-        "return_to": url,
-        "export_query": query,
+        **table.context,
         "list_url": reverse("agency_creatives"),
         "export_url": reverse("agency_creatives_export"),
     }
-    fragment = "page" if loading_more else "results"
-    if request.htmx and request.htmx.target == "creative-listing":
-        fragment = "listing"
     if wants_fragment(request):
-        response = render(request, f"creatives/creative_list.html#{fragment}", context)
-        if not loading_more:
-            push_url(response, url)
+        response = render(request, f"creatives/creative_list.html#{table.fragment}", context)
+        if not table.loading_more:
+            push_url(response, table.url)
     else:
         response = render(request, "creatives/agency_creatives.html", context)
     patch_vary_headers(response, ("HX-Request",))

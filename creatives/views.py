@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -176,6 +177,67 @@ def _creative_filters(request: HtmxHttpRequest, project: Project) -> CreativeFil
     return CreativeFilterForm(request.GET, pools=creative_pools(project=project))
 
 
+@dataclass
+class DecisionTable:
+    """What both decision tables (one project's, and the agency's across projects) compute
+    the same way: the template context, which fragment an htmx request wants, and the
+    address without empty parameters."""
+
+    context: dict[str, Any]
+    fragment: str
+    url: str
+    loading_more: bool
+
+
+def decision_table(
+    request: HtmxHttpRequest, *, scope: dict[str, Any], archived: bool = False
+) -> DecisionTable | HttpResponse:
+    """The decision table's steps for ``scope`` (``{"project": p}`` or ``{"projects": qs}``,
+    as every selector of the table takes it): the filters, one keyset page, the columns with
+    their sort links, the watchlists. A plain form's submit that names empty fields gets a
+    redirect to the address without them."""
+    form = CreativeFilterForm(request.GET, pools=creative_pools(**scope))
+    query = form.query()
+    url = f"{request.path}?{query}" if query else request.path
+    if not request.htmx and not form.problems and _has_empty(request):
+        return redirect(url)  # a plain form's submit names every field, empty or not
+    loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
+    selector_kwargs = form.selector_kwargs()
+    page = creative_page(
+        cursor=form.values()["cursor"] or None,
+        with_total=not loading_more,
+        **scope,
+        **selector_kwargs,
+    )
+    if loading_more and form.ignored("cursor"):
+        page.items, page.next_cursor = [], None
+    counts = {} if loading_more else watchlist_counts(**scope)
+    table = creative_table(window=selector_kwargs["window"], **scope)
+    table.headers = table_headers(
+        sort=selector_kwargs["sort"], query=lambda sort: form.query(sort=sort)
+    )
+    can_override = request.user.has_perm(CHANGE_OVERRIDE)
+    context = {
+        "form": form,
+        "problems": form.problems,
+        "page": page,
+        "table": table,
+        "ratio_defaults": form.ratio_defaults(),
+        "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
+        "watch": form.values()["watch"],
+        "can_override": can_override,
+        # Rows to tick for a bulk action (creatives.bulk_views); none when archived.
+        "bulk_pick": can_override and not archived,
+        "return_to": url,
+        "export_query": query,
+        "ids_chip": _ids_chip(form),
+    }
+    fragment = "page" if loading_more else "results"
+    if request.htmx and request.htmx.target == "creative-listing":
+        fragment = "listing"  # a sort header: the controls show the new sort too
+    return DecisionTable(context=context, fragment=fragment, url=url, loading_more=loading_more)
+
+
 @require_GET
 @login_required
 def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
@@ -183,50 +245,15 @@ def creative_list(request: HtmxHttpRequest, project_id: str) -> HttpResponse:
     form; the address bar carries the filters in use, no empty parameter (``form.query``)."""
     project = project_for_user(request.user, project_id)
     with project_timezone(project):
-        form = _creative_filters(request, project)
-        query = form.query()
-        url = f"{request.path}?{query}" if query else request.path
-        if not request.htmx and not form.problems and _has_empty(request):
-            return redirect(url)  # a plain form's submit names every field, empty or not
-        loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
-        selector_kwargs = form.selector_kwargs()
-        page = creative_page(
-            project=project,
-            cursor=form.values()["cursor"] or None,
-            with_total=not loading_more,
-            **selector_kwargs,
+        table = decision_table(request, scope={"project": project}, archived=project.is_archived)
+        if isinstance(table, HttpResponse):
+            return table
+        context = {"project": project, "tab": "creatives", **table.context}
+        response = render_htmx(
+            request, "creatives/creative_list.html", context, fragment=table.fragment
         )
-        if loading_more and form.ignored("cursor"):
-            page.items, page.next_cursor = [], None
-        counts = {} if loading_more else watchlist_counts(project=project)
-        table = creative_table(project=project, window=selector_kwargs["window"])
-        table.headers = table_headers(
-            sort=selector_kwargs["sort"],
-            query=lambda sort: form.query(sort=sort),
-        )
-        context = {
-            "project": project,
-            "tab": "creatives",
-            "form": form,
-            "problems": form.problems,
-            "page": page,
-            "table": table,
-            "ratio_defaults": form.ratio_defaults(),
-            "watchlists": [(key, label, counts.get(key)) for key, label in WATCHLISTS.items()],
-            "watch": form.values()["watch"],
-            "can_override": request.user.has_perm(CHANGE_OVERRIDE),
-            # Rows to tick for a bulk action (creatives.bulk_views); none when archived.
-            "bulk_pick": request.user.has_perm(CHANGE_OVERRIDE) and not project.is_archived,
-            "return_to": url,
-            "export_query": query,
-            "ids_chip": _ids_chip(form),
-        }
-        fragment = "page" if loading_more else "results"
-        if request.htmx and request.htmx.target == "creative-listing":
-            fragment = "listing"  # a sort header: the controls show the new sort too
-        response = render_htmx(request, "creatives/creative_list.html", context, fragment=fragment)
-        if wants_fragment(request) and not loading_more:
-            push_url(response, url)  # the address bar without empty parameters
+        if wants_fragment(request) and not table.loading_more:
+            push_url(response, table.url)  # the address bar without empty parameters
         return response
 
 

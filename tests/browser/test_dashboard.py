@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from creatives.models import AdsContent, OverrideAudit
+from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit
 from projects.models import Project
 from tests.browser.conftest import PASSWORD, login, screenshot
 from tests.conftest import grant
@@ -98,6 +98,26 @@ def test_leaderboard_metric_change(page, live, manager):
     alert.wait_for()
     assert "VALIDATION" in alert.inner_text() and "requires paid data" in alert.inner_text()
     screenshot(page, "07-leaderboard-refused")
+
+
+def test_a_board_never_synced_shows_rows_without_a_click(page, live, manager):
+    """Engagement rate over 7 days is not among the boards the sync keeps
+    (LAYERS_LEADERBOARDS): its first view fetches it, and rows show with no button pressed."""
+    _user, project = manager
+    board = {"project": project, "metric": "engagement_rate", "window": "7d"}
+    assert not LeaderboardSnapshot.objects.filter(**board).exists()
+    login(page, live.url, "maria")
+    requests_sent: list[str] = []
+    page.on("request", lambda r: requests_sent.append(r.url) if "refresh" in r.url else None)
+    page.goto(
+        f"{live.url}/projects/{project.layers_id}/leaderboard/?metric=engagement_rate&window=7d"
+    )
+    expect(page.locator("table.leaderboard tbody tr").first).to_be_visible()
+    assert page.locator("table.leaderboard tbody tr").count() > 0
+    assert page.locator("td.metric").first.inner_text().strip().endswith("%")
+    assert requests_sent == [], "no refresh was asked for"
+    assert LeaderboardSnapshot.objects.filter(**board).exists()
+    screenshot(page, "05b-leaderboard-first-view")
 
 
 def test_include_a_creative_with_a_note(page, live, manager):
