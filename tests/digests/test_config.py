@@ -38,6 +38,8 @@ def child_env(**overrides: str) -> dict[str, str]:
     env = {k: val for k, val in os.environ.items() if not k.startswith(drop)}
     env.pop("SECRET_KEY", None)
     env.pop("LAYERS_API_BASE_URL", None)
+    # Set by the browser tests' session fixture; a deployment never has it (async.E001).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update({"DJANGO_SETTINGS_MODULE": "layersadmin.settings", **overrides})
     return env
 
