@@ -28,8 +28,11 @@ SUBSET_RUNS = 3  # runs of the sync side of the naive comparison (the median run
 # was 200 ms for issue 7), and reach LOAD_TARGET_RPS, with gunicorn as configured here.
 LOAD_P95_MS = 100.0
 LOAD_TARGET_RPS = 150.0
-LOAD_WORKERS = 3
-LOAD_THREADS = 1
+# Two processes of four threads (gthread) for two cores: measured 27.6 req/s at p95 51 ms
+# where three sync workers held 1.9 to 22.5 (bench/RESULTS.md, 2026-12-05); each process's
+# rendered rows ({% rowcache %}) serve all its threads, so fewer processes warm faster.
+LOAD_WORKERS = 2
+LOAD_THREADS = 4
 # bench/speed.py (issue 16): every dashboard page's server time and size.
 PAGE_P95_TARGET_MS = 20.0
 HTML_PER_50_ROWS_TARGET_KB = 60.0
