@@ -67,6 +67,7 @@ def run_engine(runner: Runner, engine: str, args: argparse.Namespace) -> dict[st
         if args.reuse and _exists(dbs, "main"):
             say(f"{engine}: reusing the mirror, migrating it")
             runner.worker("migrate", f"{engine}-migrate-main", main)
+            runner.worker("analyze", f"{engine}-analyze-main", main)
             result["mirror"] = "reused"
         else:
             say(f"{engine}: building the mirror (full sync, advance, incremental sync)")

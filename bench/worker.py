@@ -64,6 +64,14 @@ def task_migrate(opts: dict) -> dict:
     return {"wall_s": time.perf_counter() - started}
 
 
+def task_analyze(opts: dict) -> dict:
+    """What a sync run leaves behind for the planner (a kept mirror skipped its sync)."""
+    from sync.services.runs import planner_statistics_refresh
+
+    planner_statistics_refresh()
+    return {"ok": True}
+
+
 def _profile_start(opts: dict):
     if not opts.get("profile"):
         return None
@@ -234,6 +242,7 @@ def task_speed_pages(opts: dict) -> dict:
 
 TASKS = {
     "migrate": task_migrate,
+    "analyze": task_analyze,
     "sync": task_sync,
     "naive": task_naive,
     "pages": task_pages,

@@ -50,6 +50,19 @@ class ContentContainer(SyncedModel):
         indexes = [
             # The gallery's keyset: newest first within a project.
             models.Index(fields=["project", "-created_at", "-layers_id"], name="container_gallery"),
+            # The gallery's filter choices and counts per project, read from the index alone
+            # (the rows are wide: their raw payload).
+            models.Index(
+                fields=["project", "is_gone", "status", "format", "creative_type"],
+                name="container_facets",
+            ),
+            # The Needs review queues: pending containers across projects, newest first, read
+            # in order and stopped after a page; few rows, so a partial index.
+            models.Index(
+                fields=["-created_at", "-layers_id"],
+                condition=models.Q(approval_status="pending", is_gone=False),
+                name="container_pending",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +127,19 @@ class AdsContent(SyncedModel):
             # The agency's decision table (every project one sees) in its default order, read
             # in order and stopped after a page instead of sorting every creative.
             models.Index(fields=["-organic_score", "-layers_id"], name="ads_all_by_score"),
+            # The decision table's summary (selectors.creative_summary: pools, score range,
+            # watchlist counts) and the project list's counts, read from the index alone.
+            models.Index(
+                fields=[
+                    "project",
+                    "is_gone",
+                    "scoring_pool",
+                    "organic_score",
+                    "override",
+                    "is_eligible",
+                ],
+                name="ads_summary",
+            ),
             # Overridden creatives across projects (admin's filter): few rows, so a partial
             # index, which the sync's writes of rows without an override never touch.
             models.Index(

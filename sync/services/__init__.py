@@ -48,6 +48,7 @@ from sync.services.runs import (
     ProgressCallback,
     SyncResult,
     TypeCounts,
+    planner_statistics_refresh,
     record_error,
     run_beat,
     run_finish,
@@ -130,6 +131,8 @@ def layers_sync(
     if due_only and result.idle:
         # The timer starts a run every minute: one with nothing due leaves no record.
         result.run.delete()
+    else:
+        planner_statistics_refresh()
     # Every run, idle ones too: what the apps above derive from it (alerts: a project that
     # stopped syncing is noticed even when nothing was due).
     announce(sync_run_finished, result=result)
