@@ -57,9 +57,10 @@ class ContentContainer(SyncedModel):
                 name="container_facets",
             ),
             # The Needs review queues: pending containers across projects, newest first, read
-            # in order and stopped after a page; few rows, so a partial index.
+            # in order and stopped after a page, and their (capped) count from the index alone
+            # (the project last); few rows, so a partial index.
             models.Index(
-                fields=["-created_at", "-layers_id"],
+                fields=["-created_at", "-layers_id", "project"],
                 condition=models.Q(approval_status="pending", is_gone=False),
                 name="container_pending",
             ),

@@ -5,8 +5,14 @@ Who may review: whoever may see the project (``project_for_user``): account mana
 their own projects, support and superusers everywhere. The API key's ``content:approve``
 scope decides the rest, and its absence is explained (``review_problem``).
 
-htmx gets the card's actions back (result, or the forms again with the reason they did not
-go through); a plain POST gets a message and a redirect back to where the form was.
+A page has one approve / reject dialog (partials/review_dialog.html, static/js/review.js);
+each pending item carries only two buttons (partials/review_actions.html). Without JavaScript
+those buttons GET the approve / reject URL, which answers with a page asking for the note or
+reason (``review_confirm.html``); its form POSTs to the same URL.
+
+htmx gets the item's actions back (the result, or the buttons again with the reason it did not
+go through: a refused input reopens the dialog with what was typed); a plain POST gets a message
+and a redirect back to where the form was, or the asking page again when its input was refused.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from creatives.models import ContentContainer
 from creatives.review import (
@@ -146,15 +152,58 @@ def _apply(form: ReviewForm, container: ContentContainer, user) -> tuple[int, st
     return 200, _done_text(result), ""
 
 
+def _ask(
+    request: HtmxHttpRequest,
+    *,
+    project: Project,
+    container: ContentContainer,
+    action: str,
+    return_to: str,
+    text: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The page asking for the note (approve, with its confirmation) or the reason (reject):
+    the item buttons' answer without JavaScript, and a plain POST refused for its input."""
+    with project_timezone(project):
+        context = {
+            "project": project,
+            "tab": "review",
+            "c": container,
+            "action": action,
+            "return_to": return_to,
+            "text_value": text,
+            "error": error,
+            "text_max": REVIEW_TEXT_MAX_LENGTH,
+        }
+        return render(request, "creatives/review_confirm.html", context, status=status)
+
+
 def _review(request: HtmxHttpRequest, project_id: str, container_id: str, action: str):
     project = project_for_user(request.user, project_id)
     container = _container_or_404(project, container_id)
+    default_next = reverse("project_review_queue", kwargs={"project_id": project.layers_id})
+    if request.method == "GET":
+        return_to = local_next(request, request.GET.get("next", "")[:2000], default_next)
+        return _ask(
+            request, project=project, container=container, action=action, return_to=return_to
+        )
     form = ReviewForm(request.POST, action=action)
     status, done, error = _apply(form, container, request.user)
 
-    default_next = reverse("project_review_queue", kwargs={"project_id": project.layers_id})
     return_to = local_next(request, request.POST.get("next", "")[:2000], default_next)
     label = (container.caption.splitlines() or [""])[0][:60] or container.layers_id
+    if not wants_fragment(request) and status == 422:
+        return _ask(
+            request,
+            project=project,
+            container=container,
+            action=action,
+            return_to=return_to,
+            text=request.POST.get("text", "")[:5000],
+            error=error,
+            status=422,
+        )
     if not wants_fragment(request):
         if error:
             messages.error(request, f"{label}: {error}")
@@ -171,6 +220,8 @@ def _review(request: HtmxHttpRequest, project_id: str, container_id: str, action
             "done": done,
             "error": error,
             "failed_action": action if error else "",
+            # Refused for its input: the dialog opens again for it (static/js/review.js).
+            "ask": status == 422 and container.approval_status == "pending",
             # Keep what was typed when the decision did not go through.
             "text_value": request.POST.get("text", "")[:5000] if error else "",
         }
@@ -179,21 +230,22 @@ def _review(request: HtmxHttpRequest, project_id: str, container_id: str, action
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def content_approve_view(
     request: HtmxHttpRequest, project_id: str, container_id: str
 ) -> HttpResponse:
-    """Approve a pending container (asked to confirm first; cannot be undone)."""
+    """Approve a pending container (asked to confirm first; cannot be undone). GET: the page
+    asking for the note and the confirmation."""
     return _review(request, project_id, container_id, Action.APPROVE)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def content_reject_view(
     request: HtmxHttpRequest, project_id: str, container_id: str
 ) -> HttpResponse:
-    """Reject a pending container with a reason."""
+    """Reject a pending container with a reason. GET: the page asking for the reason."""
     return _review(request, project_id, container_id, Action.REJECT)
 
 

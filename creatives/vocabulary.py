@@ -273,3 +273,22 @@ BULK_ERROR_WORDS = {
     "FORBIDDEN_SCOPE": "The API key lacks the ads:write scope: nothing was changed.",
     "OTHER": "Layers refused: nothing was changed.",
 }
+
+# --- Content review (creatives/review.py, review_views.py) ---------------------------------------
+# REFERENCE 8.5: approving cannot be undone and promotes the scheduled posts waiting for it; a
+# rejection needs a reason. One dialog per page (partials/review_dialog.html) and the page that
+# asks without JavaScript (review_confirm.html) say it in these words.
+WORDS.update(
+    {
+        "approve_question": "Approve this content?",
+        "approve_warning": "Approval cannot be undone.",
+        "approve_publishes": "Scheduled posts waiting for this approval may publish right away.",
+        "approve_note_label": "Note (optional, at most {max} characters; emoji count as two)",
+        "approve_confirm": "Yes, approve",
+        "reject_question": "Reject this content?",
+        "reject_explained": "Layers keeps it from publishing and records your reason.",
+        "reject_reason_label": "Reason (required, at most {max} characters; emoji count as two)",
+        "reject_confirm": "Reject",
+        "review_cancel": "Keep waiting",
+    }
+)

@@ -38,21 +38,32 @@ def test_approve_and_reject_from_the_queue(page, live, manager, synced):
     screenshot(page, "review-01-queue-1440")
 
     first, second = cards.nth(0), cards.nth(1)
-    first_id = first.locator("form").first.get_attribute("action").split("/")[-3]
-    second_id = second.locator("form").first.get_attribute("action").split("/")[-3]
+    first_id = first.locator("[data-review=approve]").get_attribute("formaction").split("/")[-3]
+    second_id = second.locator("[data-review=reject]").get_attribute("formaction").split("/")[-3]
+    # Issue 16: the items carry buttons only; the page has one dialog.
+    assert page.locator("#review-queue .tile form, #review-queue .tile textarea").count() == 0
+    dialog = page.locator("#review-dialog")
 
-    # Approve asks first: nothing is sent until "Yes, approve" inside the panel.
-    first.locator("summary", has_text="Approve").click()
-    expect(first.locator("text=Approval cannot be undone")).to_be_visible()
-    first.locator("textarea[name=text]").first.fill("Looks on brand.")
-    first.locator("button", has_text="Yes, approve").click()
+    # Approve asks first: nothing is sent until "Yes, approve" inside the dialog.
+    first.locator("[data-review=approve]").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("text=Approval cannot be undone")).to_be_visible()
+    expect(dialog.locator("[data-rvd-name]")).not_to_be_empty()
+    expect(dialog.locator("textarea[name=text]")).to_be_focused()
+    dialog.locator("textarea[name=text]").fill("Looks on brand.")
+    screenshot(page, "review-04-dialog-1440")
+    dialog.locator("button", has_text="Yes, approve").click()
     expect(first.locator(".confirm")).to_contain_text("Approved.")
-    expect(first.locator("button", has_text="Yes, approve")).to_have_count(0)
+    expect(dialog).to_be_hidden()
+    expect(first.locator("[data-review]")).to_have_count(0)
 
     # Reject asks for a reason: an empty one is refused by the browser, then sent.
-    second.locator("summary", has_text="Reject").click()
-    second.locator(".review-reject textarea").fill("Wrong logo colour <b>")
-    second.locator("button", has_text="Reject").last.click()
+    second.locator("[data-review=reject]").click()
+    expect(dialog.locator("text=Approval cannot be undone")).to_be_hidden()
+    dialog.locator("button", has_text="Reject").click()
+    expect(dialog).to_be_visible()  # required: the browser kept it open, nothing sent
+    dialog.locator("textarea[name=text]").fill("Wrong logo colour <b>")
+    dialog.locator("button", has_text="Reject").click()
     expect(second.locator(".confirm")).to_contain_text("Rejected.")
     screenshot(page, "review-02-decided-1440")
 
@@ -72,8 +83,17 @@ def test_approve_and_reject_from_the_queue(page, live, manager, synced):
     # The phone layout: the queue after a reload (the decided two are gone).
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    assert page.locator(f"form[action*='{first_id}']").count() == 0
-    page.locator("#review-queue .tile").first.locator("summary", has_text="Reject").click()
+    assert page.locator(f"[formaction*='{first_id}']").count() == 0
     screenshot(page, "review-03-queue-390")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at 390 px ({width} px wide)"
+    page.locator("#review-queue .tile").first.locator("[data-review=reject]").click()
+    expect(dialog).to_be_visible()
+    screenshot(page, "review-05-dialog-390")
+    box = dialog.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(
+        page.locator("#review-queue .tile").first.locator("[data-review=reject]")
+    ).to_be_focused()

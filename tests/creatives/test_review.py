@@ -5,6 +5,8 @@ note/reason lengths; and the views: who may, what they are told, the queue page.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -20,6 +22,10 @@ from tests.conftest import HX, html, make_client
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+# The most HTML one queue item may take (issue 16: at most 60 KB per 50 rows): its media
+# (a slideshow's slides, one <img> each, are most of it), caption, badges and two buttons.
+ITEM_MAX_BYTES = 2_600
 
 
 @pytest.fixture(params=DIALECTS)
@@ -170,6 +176,14 @@ def test_queue_lists_pending_with_buttons_and_escapes(manager, client):
     assert body.count("Approve…") == count and body.count("Reject…") == count
     assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body
     assert "Approval cannot be undone" in body and "<img" in body
+    # Issue 16: one dialog per page; each item only its two buttons (no form, no textarea).
+    assert body.count('id="review-dialog"') == 1 and body.count("<textarea") == 1
+    items = re.findall(r"<article class=\"tile\".*?</article>", body, re.S)
+    assert len(items) == count
+    for item in items:
+        assert "<form" not in item and "<textarea" not in item and "csrfmiddlewaretoken" not in item
+        assert len(item.encode()) <= ITEM_MAX_BYTES, item
+    assert f'formaction="{approve_url(c)}"' in body and f'formaction="{reject_url(c)}"' in body
     fragment = client.get(reverse("project_review_queue", args=[manager.layers_id]), **HX)
     assert "<html" not in html(fragment) and "HX-Request" in fragment["Vary"]
     # The agency queue: only the manager's projects.
@@ -179,10 +193,11 @@ def test_queue_lists_pending_with_buttons_and_escapes(manager, client):
     # The gallery offers the buttons on pending cards only.
     gallery = html(client.get(reverse("project_gallery", args=[manager.layers_id])))
     assert (
-        gallery.count("Yes, approve")
+        gallery.count('data-review="approve"')
         == gallery.count('title="Approval"><span title="raw: pending">Awaiting approval<')
         > 0
     )
+    assert gallery.count('id="review-dialog"') == 1 and gallery.count("<textarea") == 1
 
 
 def test_approve_view_confirms_then_approves(manager, client, site):
@@ -203,7 +218,7 @@ def test_reject_view_needs_a_reason_and_plain_post_redirects(manager, client, si
     c = pending()
     missing = client.post(reject_url(c), {"text": "  "}, **HX)
     assert missing.status_code == 422 and "a reason is required" in html(missing)
-    assert "open" in html(missing)  # the reason panel stays open with the error
+    assert 'data-ask="reject"' in html(missing)  # review.js reopens the dialog with the error
     plain = client.post(reject_url(c), {"text": "Off brand <b>", "next": "//evil.example/"})
     assert plain.status_code == 302
     assert plain["Location"] == reverse("project_review_queue", args=[c.project.layers_id])
@@ -237,3 +252,27 @@ def test_who_may_review(site, client, django_user_model):
     assert client.get("/accounts/login/").status_code == 200
     client.logout()
     assert client.get(reverse("agency_review_queue")).status_code == 302
+
+
+def test_without_javascript_the_buttons_open_a_page_that_asks(manager, client, site):
+    """The item's buttons GET their formaction: a page asking for the note (approve, with the
+    warning) or the reason (reject); nothing is sent until its form is; a refused plain POST
+    shows that page again with what was typed."""
+    c = pending()
+    queue = reverse("project_review_queue", args=[c.project.layers_id])
+    ask = client.get(approve_url(c), {"next": queue})
+    body = html(ask)
+    assert ask.status_code == 200 and "Approve this content?" in body
+    assert "Approval cannot be undone" in body and 'name="confirm" value="yes"' in body
+    assert f'action="{approve_url(c)}"' in body and f'value="{queue}"' in body
+    assert upstream(site, c) == "pending" and not ContentReviewAudit.objects.exists()
+    reason = html(client.get(reject_url(c), {"next": "//evil.example/"}))
+    assert "Reject this content?" in reason and "required" in reason
+    assert "evil.example" not in reason
+    refused = client.post(reject_url(c), {"text": "x" * 1025, "next": queue})
+    assert refused.status_code == 422 and "x" * 1025 in html(refused)
+    assert "Layers takes at most 1,024" in html(refused) and upstream(site, c) == "pending"
+    done = client.post(reject_url(c), {"text": "Off brand", "form_token": "nojs1", "next": queue})
+    assert done.status_code == 302 and upstream(site, c) == "rejected"
+    after = html(client.get(approve_url(c)))
+    assert "Nothing to decide" in after and 'name="confirm"' not in after

@@ -87,8 +87,9 @@ MATRIX: dict[str, dict[str, dict]] = {
     # invalid form (approve unconfirmed, reject without a reason) is 422 before any API call.
     "agency_review_queue": {"GET": signed_in(200)},
     "project_review_queue": {"GET": scoped(200)},
-    "content_approve": {"GET": everyone(405), "POST": scoped(422)},
-    "content_reject": {"GET": everyone(405), "POST": scoped(422)},
+    # Their GET is the page asking for the note or reason (the item's buttons without JS).
+    "content_approve": {"GET": scoped(200), "POST": scoped(422)},
+    "content_reject": {"GET": scoped(200), "POST": scoped(422)},
     # Alerts: each person's own notifications and settings (the invalid form is 422).
     "notifications": {"GET": signed_in(200)},
     "notifications_read": {"GET": everyone(405), "POST": signed_in(422)},
