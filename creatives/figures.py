@@ -162,7 +162,16 @@ def _store(
                 setattr(row, name, values[name])
             update.append(row)
     gone = [row.pk for pk, row in existing.items() if pk not in wanted]
-    CreativeFigures.objects.bulk_create(create, batch_size=500)
+    # An upsert: a page storing a board on first view and the sync (or another page) may
+    # both find a creative's window missing and create it at once; the later write wins
+    # instead of failing on the unique (creative, window).
+    CreativeFigures.objects.bulk_create(
+        create,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["ads_content", "window"],
+        update_fields=fields,
+    )
     CreativeFigures.objects.bulk_update(update, fields, batch_size=500)
     if gone:
         CreativeFigures.objects.filter(pk__in=gone).delete()

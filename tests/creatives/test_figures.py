@@ -10,6 +10,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from creatives.figures import creative_figures_from_rows
 from creatives.models import CreativeFigures
@@ -65,6 +66,28 @@ def test_a_stored_board_fills_figures_matched_on_id_key(project):
     assert figures.cpa == pytest.approx(412 / 88) and figures.source == "board"
     assert not CreativeFigures.objects.filter(ads_content=other).exists()
     assert not CreativeFigures.objects.filter(window="7d").exists()
+
+
+def test_figures_written_meanwhile_by_another_writer_are_overwritten_not_a_crash(
+    project, monkeypatch
+):
+    """A page storing a board on first view and the sync can both find a creative's window
+    missing: the second insert must not fail on the unique (creative, window) (a 500 under
+    load on PostgreSQL, tests/reliability/test_load.py)."""
+    creative = AdsContentFactory(project=project, layers_id="race-1")
+    CreativeFigures.objects.create(
+        ads_content=creative, window="30d", views=1, source="board", as_of=timezone.now()
+    )
+    real_filter = CreativeFigures.objects.filter
+
+    def read_before_the_other_commit(*args, **kwargs):
+        return real_filter(*args, **kwargs).none()  # this writer's read saw nothing yet
+
+    monkeypatch.setattr(CreativeFigures.objects, "filter", read_before_the_other_commit)
+    store(project, "views", "30d", [item("race-1", views=777)])
+    monkeypatch.undo()
+    figures = CreativeFigures.objects.get(ads_content=creative, window="30d")
+    assert figures.views == 777
 
 
 def test_newest_board_wins_per_figure_and_a_null_erases_nothing(project):
