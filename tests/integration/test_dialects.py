@@ -15,7 +15,14 @@ import requests
 from django.urls import reverse
 
 from bench.dialects import mirror_report, upstream
-from creatives.models import AdsContent, LeaderboardSnapshot, OverrideAudit
+from creatives.bulk import bulk_override_create, bulk_override_run, bulk_override_undo
+from creatives.models import (
+    AdsContent,
+    BulkOverride,
+    BulkOverrideItem,
+    LeaderboardSnapshot,
+    OverrideAudit,
+)
 from creatives.selectors import leaderboard_get
 from creatives.services import creative_override_set
 from layersadmin.layers.ids import id_key
@@ -115,6 +122,47 @@ def test_override_is_applied_upstream_and_recorded(api, django_user_model):
         ads_content=row, user=user, override="include", note="Hero 🙂", form_token="f1"
     )
     assert again.replayed and again.audit.idempotency_key == audit.idempotency_key
+
+
+def test_a_bulk_action_and_its_undo_are_applied_upstream(api, django_user_model):
+    """Each row of a bulk action is its own PATCH (creatives.bulk), in every dialect; its Undo
+    puts back what was there, as the API's own list then shows."""
+    client = make_client(api)
+    assert layers_sync(client=client).ok
+    user = django_user_model.objects.create_user(username="bea", is_superuser=True)
+    rows = list(
+        AdsContent.objects.filter(project__status="active", override="")
+        .select_related("project")
+        .order_by("project_id", "-organic_score")[:3]
+    )
+    bulk = bulk_override_create(
+        user=user,
+        action="exclude",
+        note="Spring pause",
+        ads_content_ids=[r.pk for r in rows],
+        enqueue=False,
+    )
+    bulk_override_run(bulk_id=bulk.pk, client=client)
+    bulk.refresh_from_db()
+    assert bulk.status == BulkOverride.Status.DONE
+    assert set(bulk.items.values_list("status", flat=True)) == {BulkOverrideItem.Status.DONE}
+
+    def upstream_overrides() -> dict[str, tuple[str, str]]:
+        found = {}
+        for project_id in {r.project.layers_id for r in rows}:
+            for item in upstream(api, f"/projects/{project_id}/ads-content"):
+                found[id_key(item["adsContentId"])] = (
+                    item.get("override") or "",
+                    item.get("overrideNote") or "",
+                )
+        return found
+
+    there = upstream_overrides()
+    assert [there[r.key] for r in rows] == [("exclude", "Spring pause")] * 3
+    undo = bulk_override_undo(bulk=bulk, user=user, enqueue=False)
+    bulk_override_run(bulk_id=undo.pk, client=client)
+    there = upstream_overrides()
+    assert [there[r.key][0] for r in rows] == [""] * 3
 
 
 def test_pages_show_titles_thumbnails_and_links(api, client, django_user_model):
