@@ -78,7 +78,7 @@ from creatives.table import (
     table_headers,
 )
 from creatives.vocabulary import BASELINES, DEFAULT_BASELINE, IDS_CHIP, IDS_CHIP_REMOVE
-from layersadmin.addresses import no_empty_parameters
+from layersadmin.addresses import has_empty, no_empty_parameters
 from layersadmin.htmx import (
     HtmxHttpRequest,
     local_next,
@@ -199,7 +199,7 @@ def decision_table(
     form = CreativeFilterForm(request.GET, pools=creative_pools(**scope))
     query = form.query()
     url = f"{request.path}?{query}" if query else request.path
-    if not request.htmx and not form.problems and _has_empty(request):
+    if not request.htmx and not form.problems and has_empty(request.GET):
         return redirect(url)  # a plain form's submit names every field, empty or not
     loading_more = bool(request.GET.get("cursor")) and wants_fragment(request)
     selector_kwargs = form.selector_kwargs()
@@ -265,10 +265,6 @@ def _ids_chip(form: CreativeFilterForm) -> dict[str, str] | None:
         return None
     text = IDS_CHIP.format(count=len(ids), plural="" if len(ids) == 1 else "s")
     return {"text": text, "remove": IDS_CHIP_REMOVE, "query": form.query(ids="")}
-
-
-def _has_empty(request: HtmxHttpRequest) -> bool:
-    return any(value == "" for _name, values in request.GET.lists() for value in values)
 
 
 def _csv_cell(value: Any) -> Any:
